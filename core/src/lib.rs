@@ -1,1 +1,16 @@
-pub fn x(){}
+//! The decisions of the edge API, free of any runtime: problems (the one error model),
+//! routing, CORS, request ids, ids, body parsing rules, signatures, configuration and the job
+//! state machine. Nothing here imports `worker`, so all of it is unit-tested natively.
+
+pub mod config;
+pub mod cors;
+pub mod encoding;
+pub mod ids;
+pub mod jobs;
+pub mod json;
+pub mod problem;
+pub mod request_id;
+pub mod router;
+pub mod signature;
+
+pub use problem::{ApiError, FieldError};

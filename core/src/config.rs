@@ -1,0 +1,180 @@
+//! Typed configuration, parsed once from the worker's variables and secrets. A missing or
+//! malformed value is an error naming the variable; secrets never print.
+
+use crate::cors::CorsPolicy;
+
+/// A secret value: usable as bytes, never shown by `Debug` or `Display`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "configuration variable {}: {}",
+            self.variable, self.problem
+        )
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Everything the worker reads from its environment.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub cors: CorsPolicy,
+    /// The customer's backend, without a trailing slash.
+    pub origin_url: String,
+    pub origin_secret: Secret,
+    pub origin_timeout_ms: u32,
+    pub jwt_issuer: String,
+    pub jwt_audience: String,
+    pub job_retry_base_seconds: u32,
+    pub job_retry_max_seconds: u32,
+    /// Equal to the queue consumer's `max_retries`: attempts beyond `1 + this` are dead.
+    pub job_max_retries: u32,
+    pub test_routes: bool,
+}
+
+impl Config {
+    /// Builds the configuration from a lookup of variables and secrets by name.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let required = |name: &'static str| {
+            get(name)
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError {
+                    variable: name,
+                    problem: "is not set".into(),
+                })
+        };
+        let number = |name: &'static str, default: u32, max: u32| -> Result<u32, ConfigError> {
+            match get(name).filter(|v| !v.trim().is_empty()) {
+                None => Ok(default),
+                Some(v) => v
+                    .trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n <= max)
+                    .ok_or(ConfigError {
+                        variable: name,
+                        problem: format!("must be a whole number from 0 to {max}"),
+                    }),
+            }
+        };
+        let origin_url = required("ORIGIN_URL")?
+            .trim()
+            .trim_end_matches('/')
+            .to_owned();
+        if !(origin_url.starts_with("https://") || origin_url.starts_with("http://")) {
+            return Err(ConfigError {
+                variable: "ORIGIN_URL",
+                problem: "must be an http(s) URL".into(),
+            });
+        }
+        let origin_secret = required("ORIGIN_SECRET")?;
+        if origin_secret.len() < 16 {
+            return Err(ConfigError {
+                variable: "ORIGIN_SECRET",
+                problem: "must be at least 16 characters".into(),
+            });
+        }
+        Ok(Self {
+            cors: CorsPolicy::parse(&get("CORS_ORIGINS").unwrap_or_default()),
+            origin_url,
+            origin_secret: Secret::new(origin_secret),
+            origin_timeout_ms: number("ORIGIN_TIMEOUT_MS", 10_000, 900_000)?.max(1),
+            jwt_issuer: required("JWT_ISSUER")?,
+            jwt_audience: required("JWT_AUDIENCE")?,
+            job_retry_base_seconds: number("JOB_RETRY_BASE_SECONDS", 2, 3600)?,
+            job_retry_max_seconds: number("JOB_RETRY_MAX_SECONDS", 300, 43_200)?,
+            job_max_retries: number("JOB_MAX_RETRIES", 4, 100)?,
+            test_routes: get("ENABLE_TEST_ROUTES").is_some_and(|v| v.trim() == "true"),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    const BASE: &[(&str, &str)] = &[
+        ("ORIGIN_URL", "http://127.0.0.1:9000/"),
+        ("ORIGIN_SECRET", "0123456789abcdef0123"),
+        ("JWT_ISSUER", "iss"),
+        ("JWT_AUDIENCE", "aud"),
+    ];
+
+    #[test]
+    fn parses_with_defaults() {
+        let c = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(c.origin_url, "http://127.0.0.1:9000");
+        assert_eq!(c.job_max_retries, 4);
+        assert!(!c.test_routes);
+        assert_eq!(format!("{:?}", c.origin_secret), "Secret([redacted])");
+        assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+    }
+
+    #[test]
+    fn names_the_bad_variable() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("JOB_MAX_RETRIES", "many"));
+        let e = Config::from_lookup(env(&pairs)).unwrap_err();
+        assert_eq!(e.variable, "JOB_MAX_RETRIES");
+        let e = Config::from_lookup(env(&BASE[..1])).unwrap_err();
+        assert_eq!(e.variable, "ORIGIN_SECRET");
+        let mut pairs = BASE.to_vec();
+        pairs[0] = ("ORIGIN_URL", "file:///etc");
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).unwrap_err().variable,
+            "ORIGIN_URL"
+        );
+    }
+
+    #[test]
+    fn test_routes_only_when_exactly_true() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("ENABLE_TEST_ROUTES", "yes"));
+        assert!(!Config::from_lookup(env(&pairs)).unwrap().test_routes);
+        pairs.push(("ENABLE_TEST_ROUTES", "true"));
+        let c = Config::from_lookup(env(&pairs[..4]
+            .iter()
+            .chain(&[("ENABLE_TEST_ROUTES", "true")])
+            .copied()
+            .collect::<Vec<_>>()))
+        .unwrap();
+        assert!(c.test_routes);
+    }
+}

@@ -1,0 +1,235 @@
+//! Request bodies: size limit, media type, and JSON decoding into typed requests with errors
+//! that name the field. Unknown members are rejected by `#[serde(deny_unknown_fields)]` on
+//! every request type; this module turns serde's messages into the contract's codes.
+
+use crate::problem::{ApiError, FieldError};
+use serde::de::DeserializeOwned;
+
+/// JSON bodies over this size are refused with 413 before parsing.
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// Whether a `Content-Type` denotes JSON (`application/json`, `application/*+json`, any params).
+pub fn is_json_media_type(content_type: Option<&str>) -> bool {
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// 413 for a body whose declared or actual size exceeds `limit`.
+pub fn too_large(limit: usize) -> ApiError {
+    ApiError::payload_too_large(format!(
+        "The request body exceeds the limit of {limit} bytes."
+    ))
+}
+
+/// 415 for a body that is not JSON.
+pub fn not_json() -> ApiError {
+    ApiError::unsupported_media_type("This endpoint accepts `application/json` bodies.")
+}
+
+/// Decodes a JSON body into `T`, mapping failures to `malformed_json`, `unknown_field` or
+/// `validation_failed` (with the offending field's path).
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::malformed_json(
+            "The request body is empty; a JSON object is expected.",
+        ));
+    }
+    let de = &mut serde_json::Deserializer::from_slice(body);
+    match serde_path_to_error::deserialize::<_, T>(&mut *de) {
+        Ok(v) => {
+            de.end().map_err(|e| classify(".", &e))?;
+            Ok(v)
+        }
+        Err(err) => {
+            let path = err.path().to_string();
+            let inner = err.into_inner();
+            Err(classify(&path, &inner))
+        }
+    }
+}
+
+fn classify(path: &str, err: &serde_json::Error) -> ApiError {
+    use serde_json::error::Category;
+    let msg = err.to_string();
+    // serde's text ends with " at line L column C": useful only for syntax errors.
+    let text = msg.split(" at line ").next().unwrap_or(&msg).to_owned();
+    match err.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            ApiError::malformed_json(format!("The request body is not valid JSON ({msg})."))
+        }
+        Category::Data => {
+            if let Some(name) = backticked(&text, "unknown field `") {
+                // The path already ends at the unknown member.
+                let field = if path == "." { name.to_owned() } else { path.to_owned() };
+                return ApiError::unknown_field(&field);
+            }
+            let field = match backticked(&text, "missing field `") {
+                Some(name) => join(path, name),
+                None if path == "." => String::new(),
+                None => path.to_owned(),
+            };
+            let message = humanize(&text);
+            ApiError::validation_failed(if field.is_empty() {
+                format!("The request body is invalid: {message}.")
+            } else {
+                format!("The field `{field}` is invalid: {message}.")
+            })
+            .with_errors(vec![FieldError::new(field, message)])
+        }
+    }
+}
+
+fn backticked<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
+    text.strip_prefix(prefix)?.split('`').next()
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() || path == "." {
+        name.to_owned()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn humanize(text: &str) -> String {
+    text.replace("invalid type: ", "expected ")
+        .replace(", expected", " but got")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// Collects field errors of a typed request, then yields one `validation_failed`.
+#[derive(Debug, Default)]
+pub struct Checks(Vec<FieldError>);
+
+impl Checks {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Records `message` for `field` unless `ok`.
+    pub fn check(&mut self, ok: bool, field: &str, message: impl Into<String>) -> &mut Self {
+        if !ok {
+            self.0.push(FieldError::new(field, message));
+        }
+        self
+    }
+
+    /// A string whose length in characters lies in `min..=max`.
+    pub fn length(&mut self, field: &str, value: &str, min: usize, max: usize) -> &mut Self {
+        let n = value.chars().count();
+        self.check(
+            (min..=max).contains(&n),
+            field,
+            format!("must be {min} to {max} characters long"),
+        )
+    }
+
+    pub fn finish(&mut self) -> Result<(), ApiError> {
+        if self.0.is_empty() {
+            return Ok(());
+        }
+        let fields: Vec<&str> = self.0.iter().map(|e| e.field.as_str()).collect();
+        Err(
+            ApiError::validation_failed(format!("Invalid fields: {}.", fields.join(", ")))
+                .with_errors(std::mem::take(&mut self.0)),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Req {
+        name: String,
+        count: Option<u32>,
+        inner: Option<Inner>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Inner {
+        flag: bool,
+    }
+
+    #[test]
+    fn media_types() {
+        assert!(is_json_media_type(Some("application/json")));
+        assert!(is_json_media_type(Some("Application/JSON; charset=utf-8")));
+        assert!(is_json_media_type(Some("application/merge-patch+json")));
+        assert!(!is_json_media_type(Some("text/plain")));
+        assert!(!is_json_media_type(None));
+    }
+
+    #[test]
+    fn syntax_errors_are_malformed_json() {
+        for body in [
+            &b"{"[..],
+            b"{\"name\":}",
+            b"nope",
+            b"  ",
+            b"",
+            b"{\"name\":\"a\"} x",
+        ] {
+            let e = decode::<Req>(body).unwrap_err();
+            assert_eq!(
+                e.code,
+                "malformed_json",
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_named() {
+        let e = decode::<Req>(br#"{"name":"a","role":"owner"}"#).unwrap_err();
+        assert_eq!((e.status, e.code), (400, "unknown_field"));
+        assert_eq!(e.errors[0].field, "role");
+        let e = decode::<Req>(br#"{"name":"a","inner":{"flag":true,"x":1}}"#).unwrap_err();
+        assert_eq!(e.errors[0].field, "inner.x");
+    }
+
+    #[test]
+    fn type_errors_and_missing_fields_name_the_field() {
+        let e = decode::<Req>(br#"{"name":"a","count":"x"}"#).unwrap_err();
+        assert_eq!(
+            (e.code, e.errors[0].field.as_str()),
+            ("validation_failed", "count")
+        );
+        let e = decode::<Req>(br#"{"count":1}"#).unwrap_err();
+        assert_eq!(e.errors[0].field, "name");
+        let e = decode::<Req>(br#"{"name":"a","count":-1}"#).unwrap_err();
+        assert_eq!(e.errors[0].field, "count");
+        let e = decode::<Req>(br#"[1]"#).unwrap_err();
+        assert_eq!(e.code, "validation_failed");
+    }
+
+    #[test]
+    fn checks_collect_every_field() {
+        let e = Checks::new()
+            .length("name", "", 1, 10)
+            .length("title", "ééé", 1, 3)
+            .check(false, "count", "too big")
+            .finish()
+            .unwrap_err();
+        let fields: Vec<_> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["name", "count"]);
+    }
+}

@@ -1,0 +1,220 @@
+//! The route table: one list of `(method, pattern, route)`, matched segment by segment.
+//! A path that matches no pattern is a 404; one that matches with another method a 405 that
+//! names the allowed methods. The table is also what the OpenAPI consistency test reads.
+
+/// Every endpoint of the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Route {
+    Health,
+    HealthReady,
+    TestPanic,
+    TestEcho,
+    TestJobCreate,
+    TestJobGet,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteDef {
+    pub method: &'static str,
+    pub pattern: &'static str,
+    pub route: Route,
+    /// Only served when `ENABLE_TEST_ROUTES` is on (never in production).
+    pub test_only: bool,
+}
+
+const fn def(method: &'static str, pattern: &'static str, route: Route) -> RouteDef {
+    RouteDef {
+        method,
+        pattern,
+        route,
+        test_only: false,
+    }
+}
+
+const fn test(method: &'static str, pattern: &'static str, route: Route) -> RouteDef {
+    RouteDef {
+        method,
+        pattern,
+        route,
+        test_only: true,
+    }
+}
+
+/// The whole table. Patterns use `{name}` for one segment.
+pub const ROUTES: &[RouteDef] = &[
+    def("GET", "/health", Route::Health),
+    def("GET", "/health/ready", Route::HealthReady),
+    test("GET", "/__test/panic", Route::TestPanic),
+    test("POST", "/__test/echo", Route::TestEcho),
+    test("POST", "/__test/jobs", Route::TestJobCreate),
+    test("GET", "/__test/jobs/{id}", Route::TestJobGet),
+];
+
+/// Path parameters of a match, percent-decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(Vec<(&'static str, String)>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Matched {
+    Found {
+        route: Route,
+        pattern: &'static str,
+        params: Params,
+    },
+    NotFound,
+    MethodNotAllowed {
+        allowed: Vec<&'static str>,
+    },
+}
+
+/// Resolves `method path` against the table. `HEAD` is served by `GET` routes.
+pub fn resolve(method: &str, path: &str, with_test_routes: bool) -> Matched {
+    let segments: Vec<&str> = split(path);
+    let mut allowed: Vec<&'static str> = Vec::new();
+    for def in ROUTES.iter().filter(|d| with_test_routes || !d.test_only) {
+        let Some(params) = match_pattern(def.pattern, &segments) else {
+            continue;
+        };
+        if def.method == method || (method == "HEAD" && def.method == "GET") {
+            return Matched::Found {
+                route: def.route,
+                pattern: def.pattern,
+                params,
+            };
+        }
+        allowed.push(def.method);
+        if def.method == "GET" {
+            allowed.push("HEAD");
+        }
+    }
+    if allowed.is_empty() {
+        Matched::NotFound
+    } else {
+        allowed.push("OPTIONS");
+        allowed.dedup();
+        Matched::MethodNotAllowed { allowed }
+    }
+}
+
+fn split(path: &str) -> Vec<&str> {
+    path.split('/').filter(|s| !s.is_empty()).collect()
+}
+
+fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
+    let parts: Vec<&'static str> = split(pattern);
+    if parts.len() != segments.len() {
+        return None;
+    }
+    let mut params = Vec::new();
+    for (part, seg) in parts.iter().zip(segments) {
+        if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            params.push((name, percent_decode(seg)?));
+        } else if part != seg {
+            return None;
+        }
+    }
+    Some(Params(params))
+}
+
+/// Decodes `%XX` escapes; `None` for a broken escape or a result that is not UTF-8.
+pub fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = s.get(i + 1..i + 3)?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_static_and_param_routes() {
+        assert_eq!(
+            resolve("GET", "/health", false),
+            Matched::Found {
+                route: Route::Health,
+                pattern: "/health",
+                params: Params::default()
+            }
+        );
+        match resolve("GET", "/__test/jobs/job_a%20b", true) {
+            Matched::Found { route, params, .. } => {
+                assert_eq!(route, Route::TestJobGet);
+                assert_eq!(params.get("id"), Some("job_a b"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn head_is_served_by_get() {
+        assert!(matches!(
+            resolve("HEAD", "/health", false),
+            Matched::Found { .. }
+        ));
+    }
+
+    #[test]
+    fn wrong_method_names_the_allowed_ones() {
+        assert_eq!(
+            resolve("POST", "/health", false),
+            Matched::MethodNotAllowed {
+                allowed: vec!["GET", "HEAD", "OPTIONS"]
+            }
+        );
+    }
+
+    #[test]
+    fn unknown_paths_and_hidden_test_routes_are_not_found() {
+        assert_eq!(resolve("GET", "/nope", true), Matched::NotFound);
+        assert_eq!(resolve("GET", "/health/ready/x", true), Matched::NotFound);
+        assert_eq!(resolve("GET", "/__test/panic", false), Matched::NotFound);
+        assert_eq!(resolve("GET", "/__test/jobs/%zz", true), Matched::NotFound);
+    }
+
+    #[test]
+    fn trailing_and_double_slashes_are_ignored() {
+        assert!(matches!(
+            resolve("GET", "/health/", false),
+            Matched::Found { .. }
+        ));
+        assert!(matches!(
+            resolve("GET", "//health//ready", false),
+            Matched::Found { .. }
+        ));
+    }
+
+    #[test]
+    fn every_pattern_is_unique_per_method() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.pattern == b.pattern),
+                    "{}",
+                    a.pattern
+                );
+            }
+        }
+    }
+}
