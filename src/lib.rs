@@ -1,1 +1,53 @@
+//! The edge API worker. This file is the table of contents: the runtime's entry points hand
+//! off at once to the pipeline (HTTP) and the job consumer (Queues).
+//!
+//! - `pipeline`: request id, CORS, routing, one error mapping, security headers, access log.
+//! - `routes`: the handlers, one module per domain.
+//! - `jobs`: the job transport to the customer's origin (enqueue, consume, signed delivery).
+//! - `edge_core` (crate `core/`): every decision, pure and natively tested.
+//! - `edge_durable_objects` (crate `durable_objects/`): the `Tenant` and `Room` classes.
 
+mod body;
+mod config;
+mod http;
+mod jobs;
+mod pipeline;
+mod platform;
+mod routes;
+
+use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
+
+/// The Durable Object classes, re-exported so the final wasm exports them; without this line
+/// they would silently vanish from the deployment (tests/ checks the build's exports).
+pub use edge_durable_objects::{Room, Tenant};
+
+#[event(start)]
+fn start() {
+    // Keep worker's own panic hook (it flags the instance for re-initialisation), log the panic
+    // with its location, and tell the JS entry (worker/entry.mjs), whose in-flight requests
+    // would otherwise wait forever on futures that died with the instance.
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        console_error_panic_hook::hook(info);
+        previous(info);
+        notify_entry_of_panic();
+    }));
+}
+
+fn notify_entry_of_panic() {
+    use wasm_bindgen::JsCast;
+    let hook = js_sys::Reflect::get(&js_sys::global(), &"__edgeApiPanic".into());
+    if let Ok(f) = hook.and_then(|h| h.dyn_into::<js_sys::Function>()) {
+        let _ = f.call0(&wasm_bindgen::JsValue::NULL);
+    }
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
+    Ok(pipeline::handle(req, env, ctx).await)
+}
+
+#[event(queue)]
+async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
+    jobs::consumer::handle_batch(batch, env).await
+}

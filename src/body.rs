@@ -1,0 +1,48 @@
+//! Reading request bodies without ever holding more than the limit: the declared length is
+//! checked before reading, and a body of unknown length is read as a stream and refused as
+//! soon as it passes the limit.
+
+use crate::http::OrInternal;
+use edge_core::json::{self, MAX_JSON_BODY};
+use edge_core::ApiError;
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+use worker::Request;
+
+/// Reads and decodes a JSON body: 415 if it is not JSON, 413 over 1 MiB (before parsing),
+/// 400 with field errors if it does not fit `T` (unknown members included).
+pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    let content_type = req.headers().get("Content-Type").ok().flatten();
+    if !json::is_json_media_type(content_type.as_deref()) {
+        return Err(json::not_json());
+    }
+    let bytes = read_limited(req, MAX_JSON_BODY).await?;
+    json::decode(&bytes)
+}
+
+/// The whole body, refusing with 413 once it exceeds `limit` bytes.
+pub async fn read_limited(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+    if let Some(declared) = req.headers().get("Content-Length").ok().flatten() {
+        let n: u64 = declared
+            .trim()
+            .parse()
+            .map_err(|_| ApiError::bad_request("Content-Length is not a number."))?;
+        if n > limit as u64 {
+            return Err(json::too_large(limit));
+        }
+    }
+    let mut stream = match req.stream() {
+        Ok(s) => s,
+        // No body at all.
+        Err(_) => return Ok(Vec::new()),
+    };
+    let mut out = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.or_internal("read request body")?;
+        if out.len() + chunk.len() > limit {
+            return Err(json::too_large(limit));
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}

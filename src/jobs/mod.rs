@@ -1,0 +1,85 @@
+//! The job transport: heavy work leaves the request path as a row in D1 plus a message on the
+//! `JOBS` queue; the consumer delivers it, signed, to the customer's origin.
+//! Decisions (status transitions, retry and backoff) live in `edge_core::jobs`.
+
+pub mod consumer;
+mod origin;
+pub mod repo;
+
+use crate::http::OrInternal;
+use crate::platform;
+use edge_core::ids::IdKind;
+use edge_core::jobs::{JobMessage, JobStatus, JobType};
+use edge_core::json::Checks;
+use edge_core::ApiError;
+pub use repo::JobRow;
+use worker::Env;
+
+/// Job payloads are JSON objects of at most this many bytes.
+pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
+
+/// A validated job, ready to enqueue.
+#[derive(Debug)]
+pub struct NewJob {
+    pub job_type: JobType,
+    pub payload: String,
+}
+
+impl NewJob {
+    pub fn parse(job_type: &str, payload: serde_json::Value) -> Result<Self, ApiError> {
+        let parsed = JobType::parse(job_type);
+        let encoded = payload.to_string();
+        Checks::new()
+            .check(
+                parsed.is_some(),
+                "type",
+                "must be one of email, file.process, ai.generate, webhook.deliver",
+            )
+            .check(payload.is_object(), "payload", "must be a JSON object")
+            .check(
+                encoded.len() <= MAX_PAYLOAD_BYTES,
+                "payload",
+                format!("must be at most {MAX_PAYLOAD_BYTES} bytes of JSON"),
+            )
+            .finish()?;
+        Ok(Self {
+            job_type: parsed.unwrap_or(JobType::Email),
+            payload: encoded,
+        })
+    }
+}
+
+/// Enqueues a job for `org_id`: inserts the `queued` row, then sends the message. If the send
+/// fails the row is removed again, so a job exists exactly when its message does (a crash
+/// between the two leaves a `queued` row, which the stuck-job sweep re-sends).
+pub async fn enqueue(env: &Env, org_id: &str, job: NewJob) -> Result<JobRow, ApiError> {
+    let db = env.d1("DB").or_internal("D1 binding")?;
+    let queue = env.queue("JOBS").or_internal("JOBS binding")?;
+    let now = platform::rfc3339(platform::now());
+    let row = JobRow {
+        id: platform::new_id(IdKind::Job),
+        org_id: org_id.to_owned(),
+        job_type: job.job_type.as_str().to_owned(),
+        status: JobStatus::Queued.as_str().to_owned(),
+        payload: job.payload,
+        attempts: 0,
+        result: None,
+        error: None,
+        created_at: now.clone(),
+        updated_at: now,
+    };
+    repo::insert(&db, &row).await?;
+    let message = JobMessage {
+        job_id: row.id.clone(),
+    };
+    if let Err(e) = queue.send(&message).await {
+        // Undo the row; if even that fails the sweep will find a queued job without message.
+        let _ = repo::delete(&db, &row.id).await;
+        let _ = crate::http::internal("enqueue job", e);
+        return Err(ApiError::unavailable(
+            "The job could not be queued; nothing was created. Try again.",
+        )
+        .with_header("Retry-After", "1"));
+    }
+    Ok(row)
+}

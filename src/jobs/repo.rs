@@ -1,0 +1,177 @@
+//! The `jobs` table. Every status change is one conditional UPDATE, so concurrent or
+//! duplicate deliveries cannot both win: the claim moves `queued → running` (or retakes a
+//! `running` job whose lease ran out), and the finish only applies to the attempt that claimed.
+
+use crate::http::OrInternal;
+use edge_core::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use wasm_bindgen::JsValue;
+use worker::D1Database;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct JobRow {
+    pub id: String,
+    pub org_id: String,
+    #[serde(rename = "type")]
+    pub job_type: String,
+    pub status: String,
+    pub payload: String,
+    pub attempts: u32,
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl JobRow {
+    /// The job as the API shows it.
+    pub fn public(&self) -> Value {
+        let result = self
+            .result
+            .as_deref()
+            .map(|r| serde_json::from_str::<Value>(r).unwrap_or_else(|_| Value::from(r)));
+        json!({
+            "id": self.id,
+            "org_id": self.org_id,
+            "type": self.job_type,
+            "status": self.status,
+            "attempts": self.attempts,
+            "result": result,
+            "error": self.error,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from(v)
+}
+
+fn opt(v: Option<&str>) -> JsValue {
+    v.map(JsValue::from).unwrap_or(JsValue::NULL)
+}
+
+pub async fn insert(db: &D1Database, row: &JobRow) -> Result<(), ApiError> {
+    db.prepare(
+        "INSERT INTO jobs (id, org_id, type, status, payload, attempts, created_at, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+    )
+    .bind(&[
+        s(&row.id),
+        s(&row.org_id),
+        s(&row.job_type),
+        s(&row.status),
+        s(&row.payload),
+        s(&row.created_at),
+        s(&row.updated_at),
+    ])
+    .or_internal("bind job insert")?
+    .run()
+    .await
+    .or_internal("insert job")?;
+    Ok(())
+}
+
+pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
+    db.prepare("DELETE FROM jobs WHERE id = ?1")
+        .bind(&[s(id)])
+        .or_internal("bind job delete")?
+        .run()
+        .await
+        .or_internal("delete job")?;
+    Ok(())
+}
+
+const COLUMNS: &str =
+    "id, org_id, type, status, payload, attempts, result, error, created_at, updated_at";
+
+pub async fn get(db: &D1Database, id: &str) -> Result<Option<JobRow>, ApiError> {
+    db.prepare(format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))
+        .bind(&[s(id)])
+        .or_internal("bind job get")?
+        .first::<JobRow>(None)
+        .await
+        .or_internal("get job")
+}
+
+/// Takes the job for one delivery: `queued`, or `running` with an expired lease, becomes
+/// `running` with `attempts + 1` and a lease until `lease_until_ms`. `None` if another
+/// delivery holds it or it is final.
+pub async fn claim(
+    db: &D1Database,
+    id: &str,
+    now_ms: i64,
+    lease_until_ms: i64,
+    now: &str,
+) -> Result<Option<JobRow>, ApiError> {
+    db.prepare(format!(
+        "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until = ?2, \
+         updated_at = ?3 \
+         WHERE id = ?1 AND (status = 'queued' OR (status = 'running' AND lease_until < ?4)) \
+         RETURNING {COLUMNS}"
+    ))
+    .bind(&[
+        s(id),
+        JsValue::from(lease_until_ms as f64),
+        s(now),
+        JsValue::from(now_ms as f64),
+    ])
+    .or_internal("bind job claim")?
+    .first::<JobRow>(None)
+    .await
+    .or_internal("claim job")
+}
+
+/// Records the outcome of the delivery that claimed `attempt`. Returns whether it applied
+/// (false if the lease was lost and another delivery took over).
+pub async fn finish(
+    db: &D1Database,
+    id: &str,
+    attempt: u32,
+    status: &str,
+    result: Option<&str>,
+    error: Option<&str>,
+    now: &str,
+) -> Result<bool, ApiError> {
+    let res = db
+        .prepare(
+            "UPDATE jobs SET status = ?3, result = COALESCE(?4, result), error = ?5, \
+             lease_until = NULL, updated_at = ?6 \
+             WHERE id = ?1 AND status = 'running' AND attempts = ?2",
+        )
+        .bind(&[
+            s(id),
+            JsValue::from(attempt),
+            s(status),
+            opt(result),
+            opt(error),
+            s(now),
+        ])
+        .or_internal("bind job finish")?
+        .run()
+        .await
+        .or_internal("finish job")?;
+    let changes = res
+        .meta()
+        .ok()
+        .flatten()
+        .and_then(|m| m.changes)
+        .unwrap_or(0);
+    Ok(changes > 0)
+}
+
+/// A job whose message reached the dead-letter queue: `dead` unless already final.
+pub async fn mark_dead(db: &D1Database, id: &str, error: &str, now: &str) -> Result<(), ApiError> {
+    db.prepare(
+        "UPDATE jobs SET status = 'dead', error = COALESCE(error, ?2), lease_until = NULL, \
+         updated_at = ?3 WHERE id = ?1 AND status IN ('queued', 'running')",
+    )
+    .bind(&[s(id), s(error), s(now)])
+    .or_internal("bind job dead")?
+    .run()
+    .await
+    .or_internal("mark job dead")?;
+    Ok(())
+}

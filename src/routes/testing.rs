@@ -1,0 +1,80 @@
+//! Test-only routes (`/__test/*`), served only when `ENABLE_TEST_ROUTES` is `true`: they let
+//! the black-box suite force a panic, exercise body decoding, and drive the job transport
+//! before the public APIs that use them exist.
+
+use crate::body::read_json;
+use crate::http::{self, ApiResult, OrInternal};
+use crate::jobs::{self, NewJob};
+use crate::pipeline::Ctx;
+use crate::platform;
+use edge_core::ids::{self, IdKind};
+use edge_core::json::Checks;
+use edge_core::ApiError;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::JsValue;
+use worker::Request;
+
+pub fn panic() -> ApiResult {
+    panic!("forced panic (test route)");
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Echo {
+    name: String,
+    #[serde(default)]
+    count: Option<u32>,
+}
+
+pub async fn echo(mut req: Request) -> ApiResult {
+    let body: Echo = read_json(&mut req).await?;
+    Checks::new()
+        .length("name", &body.name, 1, 100)
+        .check(
+            body.count.is_none_or(|c| c <= 1000),
+            "count",
+            "must be at most 1000",
+        )
+        .finish()?;
+    http::json(200, &body)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateJob {
+    #[serde(rename = "type")]
+    job_type: String,
+    payload: serde_json::Value,
+}
+
+/// Creates a fresh organization, then enqueues a job for it through the real transport.
+pub async fn create_job(mut req: Request, cx: &Ctx) -> ApiResult {
+    let body: CreateJob = read_json(&mut req).await?;
+    let job = NewJob::parse(&body.job_type, body.payload)?;
+    let db = cx.env.d1("DB").or_internal("D1 binding")?;
+    let org_id = platform::new_id(IdKind::Org);
+    let now = platform::rfc3339(platform::now());
+    db.prepare(
+        "INSERT INTO organizations (id, name, plan, created_at, updated_at) \
+         VALUES (?1, 'Test organization', 'free', ?2, ?2)",
+    )
+    .bind(&[JsValue::from(org_id.as_str()), JsValue::from(now.as_str())])
+    .or_internal("bind")?
+    .run()
+    .await
+    .or_internal("insert test org")?;
+    let row = jobs::enqueue(&cx.env, &org_id, job).await?;
+    http::json(202, &row.public())
+}
+
+pub async fn get_job(cx: &Ctx) -> ApiResult {
+    let id = cx.param("id");
+    if !ids::is_id(IdKind::Job, id) {
+        return Err(ApiError::not_found("No such job."));
+    }
+    let db = cx.env.d1("DB").or_internal("D1 binding")?;
+    match jobs::repo::get(&db, id).await? {
+        Some(row) => http::json(200, &row.public()),
+        None => Err(ApiError::not_found("No such job.")),
+    }
+}
