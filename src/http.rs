@@ -51,7 +51,7 @@ pub fn problem(err: &ApiError, request_id: &str) -> Response {
     let body = err.to_problem(request_id).to_string();
     let headers = Headers::new();
     let _ = headers.set("Content-Type", "application/problem+json");
-    for (name, value) in &err.headers {
+    for (name, value) in err.headers() {
         let _ = headers.set(name, value);
     }
     Response::builder()

@@ -69,7 +69,11 @@ fn classify(path: &str, err: &serde_json::Error) -> ApiError {
         Category::Data => {
             if let Some(name) = backticked(&text, "unknown field `") {
                 // The path already ends at the unknown member.
-                let field = if path == "." { name.to_owned() } else { path.to_owned() };
+                let field = if path == "." {
+                    name.to_owned()
+                } else {
+                    path.to_owned()
+                };
                 return ApiError::unknown_field(&field);
             }
             let field = match backticked(&text, "missing field `") {
@@ -201,22 +205,22 @@ mod tests {
     fn unknown_fields_are_named() {
         let e = decode::<Req>(br#"{"name":"a","role":"owner"}"#).unwrap_err();
         assert_eq!((e.status, e.code), (400, "unknown_field"));
-        assert_eq!(e.errors[0].field, "role");
+        assert_eq!(e.errors()[0].field, "role");
         let e = decode::<Req>(br#"{"name":"a","inner":{"flag":true,"x":1}}"#).unwrap_err();
-        assert_eq!(e.errors[0].field, "inner.x");
+        assert_eq!(e.errors()[0].field, "inner.x");
     }
 
     #[test]
     fn type_errors_and_missing_fields_name_the_field() {
         let e = decode::<Req>(br#"{"name":"a","count":"x"}"#).unwrap_err();
         assert_eq!(
-            (e.code, e.errors[0].field.as_str()),
+            (e.code, e.errors()[0].field.as_str()),
             ("validation_failed", "count")
         );
         let e = decode::<Req>(br#"{"count":1}"#).unwrap_err();
-        assert_eq!(e.errors[0].field, "name");
+        assert_eq!(e.errors()[0].field, "name");
         let e = decode::<Req>(br#"{"name":"a","count":-1}"#).unwrap_err();
-        assert_eq!(e.errors[0].field, "count");
+        assert_eq!(e.errors()[0].field, "count");
         let e = decode::<Req>(br#"[1]"#).unwrap_err();
         assert_eq!(e.code, "validation_failed");
     }
@@ -229,7 +233,7 @@ mod tests {
             .check(false, "count", "too big")
             .finish()
             .unwrap_err();
-        let fields: Vec<_> = e.errors.iter().map(|f| f.field.as_str()).collect();
+        let fields: Vec<_> = e.errors().iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["name", "count"]);
     }
 }

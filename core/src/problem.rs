@@ -27,11 +27,17 @@ pub struct ApiError {
     pub code: &'static str,
     pub title: &'static str,
     pub detail: String,
-    pub errors: Vec<FieldError>,
+    /// The rarer parts, boxed so that `Result<T, ApiError>` stays small on the hot path.
+    extra: Box<Extra>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct Extra {
+    errors: Vec<FieldError>,
     /// Extra response headers (`Allow`, `Retry-After`, …).
-    pub headers: Vec<(&'static str, String)>,
+    headers: Vec<(&'static str, String)>,
     /// Extra members of the problem object (e.g. `checks` of a failed readiness probe).
-    pub extensions: Map<String, Value>,
+    extensions: Map<String, Value>,
 }
 
 macro_rules! constructors {
@@ -57,9 +63,7 @@ impl ApiError {
             code,
             title,
             detail: detail.into(),
-            errors: Vec::new(),
-            headers: Vec::new(),
-            extensions: Map::new(),
+            extra: Box::default(),
         }
     }
 
@@ -107,18 +111,28 @@ impl ApiError {
     }
 
     pub fn with_errors(mut self, errors: Vec<FieldError>) -> Self {
-        self.errors = errors;
+        self.extra.errors = errors;
         self
     }
 
     pub fn with_header(mut self, name: &'static str, value: impl Into<String>) -> Self {
-        self.headers.push((name, value.into()));
+        self.extra.headers.push((name, value.into()));
         self
     }
 
     pub fn with_extension(mut self, key: &str, value: Value) -> Self {
-        self.extensions.insert(key.to_owned(), value);
+        self.extra.extensions.insert(key.to_owned(), value);
         self
+    }
+
+    /// The invalid fields of a `validation_failed` or `unknown_field` error.
+    pub fn errors(&self) -> &[FieldError] {
+        &self.extra.errors
+    }
+
+    /// Headers the response must carry.
+    pub fn headers(&self) -> &[(&'static str, String)] {
+        &self.extra.headers
     }
 
     /// The problem document. Internal errors never carry their cause to the client.
@@ -130,13 +144,13 @@ impl ApiError {
         body.insert("code".into(), self.code.into());
         body.insert("detail".into(), self.detail.clone().into());
         body.insert("request_id".into(), request_id.into());
-        if !self.errors.is_empty() {
+        if !self.extra.errors.is_empty() {
             body.insert(
                 "errors".into(),
-                serde_json::to_value(&self.errors).unwrap_or(Value::Null),
+                serde_json::to_value(&self.extra.errors).unwrap_or(Value::Null),
             );
         }
-        for (k, v) in &self.extensions {
+        for (k, v) in &self.extra.extensions {
             body.entry(k.clone()).or_insert_with(|| v.clone());
         }
         Value::Object(body)
@@ -183,6 +197,6 @@ mod tests {
     fn method_not_allowed_names_allowed_methods() {
         let e = ApiError::method_not_allowed("POST", &["GET", "HEAD"]);
         assert_eq!(e.status, 405);
-        assert_eq!(e.headers, vec![("Allow", "GET, HEAD".to_owned())]);
+        assert_eq!(e.headers(), [("Allow", "GET, HEAD".to_owned())]);
     }
 }
