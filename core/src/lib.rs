@@ -2,15 +2,21 @@
 //! routing, CORS, request ids, ids, body parsing rules, signatures, configuration and the job
 //! state machine. Nothing here imports `worker`, so all of it is unit-tested natively.
 
+pub mod audit;
 pub mod config;
 pub mod cors;
 pub mod encoding;
 pub mod ids;
 pub mod jobs;
 pub mod json;
+pub mod password;
+pub mod policy;
 pub mod problem;
 pub mod request_id;
 pub mod router;
+pub mod sealed;
 pub mod signature;
+pub mod tokens;
+pub mod validate;
 
 pub use problem::{ApiError, FieldError};
