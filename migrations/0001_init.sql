@@ -31,7 +31,8 @@ CREATE INDEX memberships_user ON memberships (user_id);
 
 CREATE TABLE jobs (
   id           TEXT PRIMARY KEY,                -- job_…
-  org_id       TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  -- NULL for account-level jobs (verification and password-reset emails).
+  org_id       TEXT REFERENCES organizations (id) ON DELETE CASCADE,
   type         TEXT NOT NULL CHECK (type IN ('email', 'file.process', 'ai.generate', 'webhook.deliver')),
   status       TEXT NOT NULL CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'dead')),
   payload      TEXT NOT NULL,                   -- JSON

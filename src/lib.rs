@@ -7,8 +7,11 @@
 //! - `edge_core` (crate `core/`): every decision, pure and natively tested.
 //! - `edge_durable_objects` (crate `durable_objects/`): the `Tenant` and `Room` classes.
 
+mod audit;
+mod auth;
 mod body;
 mod config;
+mod db;
 mod http;
 mod jobs;
 mod pipeline;

@@ -11,9 +11,9 @@ use std::rc::Rc;
 use worker::{Context, Env, Method, Request, Response};
 
 /// What a handler gets besides the request.
-#[allow(dead_code)] // config and request_id serve the capability routes as they land
 pub struct Ctx {
     pub env: Env,
+    pub ctx: Context,
     pub config: Rc<Config>,
     pub request_id: String,
     pub params: router::Params,
@@ -24,9 +24,18 @@ impl Ctx {
     pub fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or_default()
     }
+
+    /// A query parameter (first occurrence), percent-decoded.
+    pub fn query(&self, req: &Request, name: &str) -> Option<String> {
+        req.url()
+            .ok()?
+            .query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
 }
 
-pub async fn handle(req: Request, env: Env, _ctx: Context) -> Response {
+pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let started = platform::now_ms();
     let given = req.headers().get("X-Request-Id").ok().flatten();
     let request_id = request_id::sanitize(given.as_deref())
@@ -50,7 +59,7 @@ pub async fn handle(req: Request, env: Env, _ctx: Context) -> Response {
         preflight(&req, &config, origin.as_deref())
     } else {
         let cors_headers = config.cors.response_headers(origin.as_deref());
-        let (route, result) = dispatch(req, env, config, &request_id).await;
+        let (route, result) = dispatch(req, env, ctx, config, &request_id).await;
         (route, cors_headers, result)
     };
     let mut resp = result.unwrap_or_else(|err| http::problem(&err, &request_id));
@@ -81,6 +90,7 @@ fn preflight(
 async fn dispatch(
     req: Request,
     env: Env,
+    ctx: Context,
     config: Rc<Config>,
     request_id: &str,
 ) -> (&'static str, ApiResult) {
@@ -109,6 +119,7 @@ async fn dispatch(
     }
     let cx = Ctx {
         env,
+        ctx,
         config,
         request_id: request_id.to_owned(),
         params,

@@ -61,8 +61,7 @@ pub struct StoredEntry {
 /// not link or whose hash does not match its content.
 pub fn verify_chain(entries: &[StoredEntry]) -> Result<(), i64> {
     let mut prev = GENESIS.to_owned();
-    let mut expected_seq = 1;
-    for s in entries {
+    for (expected_seq, s) in (1..).zip(entries) {
         if s.entry.seq != expected_seq
             || s.prev_hash != prev
             || entry_hash(&prev, &s.entry) != s.hash
@@ -70,7 +69,6 @@ pub fn verify_chain(entries: &[StoredEntry]) -> Result<(), i64> {
             return Err(s.entry.seq);
         }
         prev = s.hash.clone();
-        expected_seq += 1;
     }
     Ok(())
 }

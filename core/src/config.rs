@@ -58,6 +58,10 @@ pub struct Config {
     /// Equal to the queue consumer's `max_retries`: attempts beyond `1 + this` are dead.
     pub job_max_retries: u32,
     pub test_routes: bool,
+    /// `kid:base64url(seed)[,…]`, parsed into a key ring by the glue.
+    pub jwt_signing_keys: Secret,
+    /// Seals cursors, invitation and verification links, signed URLs.
+    pub url_signing_secret: Secret,
 }
 
 impl Config {
@@ -84,6 +88,16 @@ impl Config {
                         problem: format!("must be a whole number from 0 to {max}"),
                     }),
             }
+        };
+        let secret32 = |name: &'static str| {
+            let v = required(name)?;
+            if v.len() < 32 {
+                return Err(ConfigError {
+                    variable: name,
+                    problem: "must be at least 32 characters".into(),
+                });
+            }
+            Ok(v)
         };
         let origin_url = required("ORIGIN_URL")?
             .trim()
@@ -113,6 +127,8 @@ impl Config {
             job_retry_max_seconds: number("JOB_RETRY_MAX_SECONDS", 300, 43_200)?,
             job_max_retries: number("JOB_MAX_RETRIES", 4, 100)?,
             test_routes: get("ENABLE_TEST_ROUTES").is_some_and(|v| v.trim() == "true"),
+            jwt_signing_keys: Secret::new(required("JWT_SIGNING_KEYS")?),
+            url_signing_secret: Secret::new(secret32("URL_SIGNING_SECRET")?),
         })
     }
 }
@@ -135,6 +151,8 @@ mod tests {
         ("ORIGIN_SECRET", "0123456789abcdef0123"),
         ("JWT_ISSUER", "iss"),
         ("JWT_AUDIENCE", "aud"),
+        ("JWT_SIGNING_KEYS", "k1:AAAA"),
+        ("URL_SIGNING_SECRET", "0123456789abcdef0123456789abcdef"),
     ];
 
     #[test]
@@ -165,16 +183,13 @@ mod tests {
 
     #[test]
     fn test_routes_only_when_exactly_true() {
-        let mut pairs = BASE.to_vec();
-        pairs.push(("ENABLE_TEST_ROUTES", "yes"));
-        assert!(!Config::from_lookup(env(&pairs)).unwrap().test_routes);
-        pairs.push(("ENABLE_TEST_ROUTES", "true"));
-        let c = Config::from_lookup(env(&pairs[..4]
-            .iter()
-            .chain(&[("ENABLE_TEST_ROUTES", "true")])
-            .copied()
-            .collect::<Vec<_>>()))
-        .unwrap();
-        assert!(c.test_routes);
+        let with = |v: &'static str| {
+            let mut pairs = BASE.to_vec();
+            pairs.push(("ENABLE_TEST_ROUTES", v));
+            Config::from_lookup(env(&pairs)).unwrap().test_routes
+        };
+        assert!(!with("yes"));
+        assert!(!with("TRUE "));
+        assert!(with("true"));
     }
 }

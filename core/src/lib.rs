@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod ids;
 pub mod jobs;
 pub mod json;
+pub mod pagination;
 pub mod password;
 pub mod policy;
 pub mod problem;
@@ -16,6 +17,7 @@ pub mod request_id;
 pub mod router;
 pub mod sealed;
 pub mod signature;
+pub mod sql;
 pub mod tokens;
 pub mod validate;
 

@@ -81,7 +81,7 @@ impl KeyRing {
             }
             let seed = unbase64url(seed.trim()).ok_or("a key seed is not base64url")?;
             let seed: [u8; 32] = seed.try_into().map_err(|_| "a key seed must be 32 bytes")?;
-            let pair = KeyPair::from_seed(Seed::new(seed));
+            let pair = KeyPair::try_from_seed(Seed::new(seed)).map_err(|_| "a key seed must not be all zeros")?;
             if keys.iter().any(|k: &SigningKey| k.kid == kid) {
                 return Err(format!("duplicate key id {kid}"));
             }
@@ -362,6 +362,7 @@ mod tests {
         assert!(KeyRing::parse("", "i", "a").is_err());
         assert!(KeyRing::parse("k1", "i", "a").is_err());
         assert!(KeyRing::parse("k1:AAAA", "i", "a").is_err());
+        assert!(KeyRing::parse(&format!("k1:{}", base64url(&[0; 32])), "i", "a").is_err());
         assert!(KeyRing::parse(&format!("k1:{0},k1:{0}", seed(1)), "i", "a").is_err());
         assert!(KeyRing::parse(&format!("bad kid:{}", seed(1)), "i", "a").is_err());
     }

@@ -82,7 +82,7 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
         &config,
         &job.job_type,
         &job.id,
-        &job.org_id,
+        job.org_id.as_deref(),
         job.attempts,
         &body,
     )

@@ -49,16 +49,16 @@ impl NewJob {
     }
 }
 
-/// Enqueues a job for `org_id`: inserts the `queued` row, then sends the message. If the send
+/// Enqueues a job for `org_id` (`None` for account-level work such as verification emails): inserts the `queued` row, then sends the message. If the send
 /// fails the row is removed again, so a job exists exactly when its message does (a crash
 /// between the two leaves a `queued` row, which the stuck-job sweep re-sends).
-pub async fn enqueue(env: &Env, org_id: &str, job: NewJob) -> Result<JobRow, ApiError> {
+pub async fn enqueue(env: &Env, org_id: Option<&str>, job: NewJob) -> Result<JobRow, ApiError> {
     let db = env.d1("DB").or_internal("D1 binding")?;
     let queue = env.queue("JOBS").or_internal("JOBS binding")?;
     let now = platform::rfc3339(platform::now());
     let row = JobRow {
         id: platform::new_id(IdKind::Job),
-        org_id: org_id.to_owned(),
+        org_id: org_id.map(str::to_owned),
         job_type: job.job_type.as_str().to_owned(),
         status: JobStatus::Queued.as_str().to_owned(),
         payload: job.payload,
@@ -82,4 +82,16 @@ pub async fn enqueue(env: &Env, org_id: &str, job: NewJob) -> Result<JobRow, Api
         .with_header("Retry-After", "1"));
     }
     Ok(row)
+}
+
+/// Enqueues an `email` job; the customer's origin renders and sends it. A failure is logged
+/// and swallowed: the write that asked for the email has already committed.
+pub async fn send_email(env: &Env, org_id: Option<&str>, payload: serde_json::Value) {
+    let job = NewJob {
+        job_type: JobType::Email,
+        payload: payload.to_string(),
+    };
+    if let Err(e) = enqueue(env, org_id, job).await {
+        let _ = crate::http::internal("enqueue email", e);
+    }
 }

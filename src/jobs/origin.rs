@@ -24,7 +24,7 @@ pub async fn deliver(
     config: &Config,
     job_type: &str,
     job_id: &str,
-    org_id: &str,
+    org_id: Option<&str>,
     attempt: u32,
     body: &str,
 ) -> Delivery {
@@ -36,7 +36,9 @@ pub async fn deliver(
         headers.set("Content-Type", "application/json")?;
         headers.set("User-Agent", "edge-api-jobs/1")?;
         headers.set("X-Job-Id", job_id)?;
-        headers.set("X-Org-Id", org_id)?;
+        if let Some(org_id) = org_id {
+            headers.set("X-Org-Id", org_id)?;
+        }
         headers.set("X-Attempt", &attempt.to_string())?;
         headers.set("X-Signature", &sig)?;
         let mut init = RequestInit::new();

@@ -12,7 +12,7 @@ use worker::D1Database;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobRow {
     pub id: String,
-    pub org_id: String,
+    pub org_id: Option<String>,
     #[serde(rename = "type")]
     pub job_type: String,
     pub status: String,
@@ -60,7 +60,7 @@ pub async fn insert(db: &D1Database, row: &JobRow) -> Result<(), ApiError> {
     )
     .bind(&[
         s(&row.id),
-        s(&row.org_id),
+        opt(row.org_id.as_deref()),
         s(&row.job_type),
         s(&row.status),
         s(&row.payload),

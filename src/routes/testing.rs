@@ -63,7 +63,7 @@ pub async fn create_job(mut req: Request, cx: &Ctx) -> ApiResult {
     .run()
     .await
     .or_internal("insert test org")?;
-    let row = jobs::enqueue(&cx.env, &org_id, job).await?;
+    let row = jobs::enqueue(&cx.env, Some(&org_id), job).await?;
     http::json(202, &row.public())
 }
 

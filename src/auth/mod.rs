@@ -1,0 +1,256 @@
+//! Authentication: who is calling (`Bearer` access JWT or API key) and, for organization
+//! routes, in what role. Every authenticated request makes exactly one D1 read: the session's
+//! revocation state comes joined with the membership that authorization needs anyway, so
+//! logout and password reset take effect at once at no extra round trip.
+
+pub mod keyring;
+pub mod sessions;
+
+use crate::db;
+use crate::pipeline::Ctx;
+use crate::platform;
+use crate::sql;
+use edge_core::policy::{self, Action, Principal, Role, Scope};
+use edge_core::tokens::{self, SecretKind};
+use edge_core::ApiError;
+use serde::Deserialize;
+use worker::Request;
+
+/// The verified credential.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    User { user_id: String, session_id: String },
+    ApiKey(ApiKey),
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub id: String,
+    pub org_id: String,
+    pub scopes: Vec<Scope>,
+}
+
+/// A caller allowed into one organization, with what authorization needs.
+#[derive(Debug, Clone)]
+pub struct OrgAccess {
+    pub org_id: String,
+    pub credential: Credential,
+    /// The user's role; `None` for an API key.
+    pub role: Option<Role>,
+}
+
+impl OrgAccess {
+    pub fn principal(&self) -> Principal<'_> {
+        match (&self.credential, self.role) {
+            (Credential::ApiKey(k), _) => Principal::ApiKey(&k.scopes),
+            (Credential::User { .. }, Some(role)) => Principal::User(role),
+            // A user always has a role here; refuse everything if not.
+            (Credential::User { .. }, None) => Principal::ApiKey(&[]),
+        }
+    }
+
+    /// 403 with the policy's reason unless `action` is allowed.
+    pub fn require(&self, action: Action) -> Result<(), ApiError> {
+        policy::authorize(self.principal(), action).map_err(|d| ApiError::forbidden(d.0))
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.credential {
+            Credential::User { user_id, .. } => Some(user_id),
+            Credential::ApiKey(_) => None,
+        }
+    }
+
+    pub fn actor(&self) -> crate::audit::Actor {
+        match &self.credential {
+            Credential::User { user_id, .. } => crate::audit::Actor::user(user_id),
+            Credential::ApiKey(k) => crate::audit::Actor::api_key(&k.id),
+        }
+    }
+}
+
+fn unauthenticated() -> ApiError {
+    ApiError::unauthenticated("A valid access token or API key is required.")
+        .with_header("WWW-Authenticate", "Bearer")
+}
+
+fn bearer(req: &Request) -> Result<String, ApiError> {
+    let header = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .ok_or_else(unauthenticated)?;
+    let (scheme, value) = header.trim().split_once(' ').ok_or_else(unauthenticated)?;
+    if !scheme.eq_ignore_ascii_case("bearer") || value.trim().is_empty() || value.len() > 4096 {
+        return Err(unauthenticated());
+    }
+    Ok(value.trim().to_owned())
+}
+
+/// Verifies the bearer credential's own validity (signature and claims, or the key's hash,
+/// expiry and revocation). Session revocation is checked by [`org_access`] / [`user`].
+pub async fn credential(req: &Request, cx: &Ctx) -> Result<Credential, ApiError> {
+    let token = bearer(req)?;
+    if token.starts_with(SecretKind::ApiKey.prefix()) {
+        return api_key(&token, cx).await.map(Credential::ApiKey);
+    }
+    let ring = keyring::get(&cx.config).map_err(|e| crate::http::internal("JWT keys", e))?;
+    let claims = keyring::verify_cached(&ring, &token).map_err(|_| unauthenticated())?;
+    Ok(Credential::User {
+        user_id: claims.sub,
+        session_id: claims.sid,
+    })
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    id: String,
+    org_id: String,
+    scopes: String,
+    expires_at: Option<String>,
+    revoked_at: Option<String>,
+    last_used_at: Option<String>,
+}
+
+async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
+    if !tokens::is_secret(SecretKind::ApiKey, secret) {
+        return Err(unauthenticated());
+    }
+    let db = db::database(&cx.env)?;
+    let row: Option<KeyRow> = db::first(sql!(
+        db,
+        "SELECT id, org_id, scopes, expires_at, revoked_at, last_used_at FROM api_keys WHERE hash = ?1",
+        tokens::secret_hash(secret)
+    ))
+    .await?;
+    let row = row.ok_or_else(unauthenticated)?;
+    let now = platform::now();
+    let expired = row
+        .expires_at
+        .as_deref()
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
+        .is_some_and(|e| e <= now);
+    if row.revoked_at.is_some() || expired {
+        return Err(unauthenticated());
+    }
+    // Record use at most once a minute, off the request's critical path.
+    let stale = row.last_used_at.as_deref().is_none_or(|t| {
+        chrono::DateTime::parse_from_rfc3339(t)
+            .map_or(true, |t| (now - t.to_utc()).num_seconds() >= 60)
+    });
+    if stale {
+        let stmt = sql!(
+            db,
+            "UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1",
+            &row.id,
+            platform::rfc3339(now)
+        );
+        cx.ctx.wait_until(async move {
+            let _ = db::run(stmt).await;
+        });
+    }
+    let scopes = serde_json::from_str::<Vec<String>>(&row.scopes)
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|s| Scope::parse(s))
+        .collect();
+    Ok(ApiKey {
+        id: row.id,
+        org_id: row.org_id,
+        scopes,
+    })
+}
+
+#[derive(Deserialize)]
+struct SessionMembership {
+    user_id: String,
+    revoked_at: Option<String>,
+    role: Option<String>,
+}
+
+/// The caller's access to `org_id`. Another organization's id, or one the user is not a
+/// member of, is a 404, indistinguishable from a missing organization.
+pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAccess, ApiError> {
+    let credential = credential(req, cx).await?;
+    let not_found = || ApiError::not_found("No such organization.");
+    if !edge_core::ids::is_id(edge_core::ids::IdKind::Org, org_id) {
+        return Err(not_found());
+    }
+    match &credential {
+        Credential::ApiKey(k) => {
+            if k.org_id != org_id {
+                return Err(not_found());
+            }
+            Ok(OrgAccess {
+                org_id: org_id.to_owned(),
+                credential,
+                role: None,
+            })
+        }
+        Credential::User {
+            user_id,
+            session_id,
+        } => {
+            let db = db::database(&cx.env)?;
+            let row: Option<SessionMembership> = db::first(sql!(
+                db,
+                "SELECT s.user_id, s.revoked_at, m.role FROM sessions s \
+                 LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = ?2 \
+                 WHERE s.id = ?1",
+                session_id,
+                org_id
+            ))
+            .await?;
+            let row = row.ok_or_else(unauthenticated)?;
+            if row.revoked_at.is_some() || &row.user_id != user_id {
+                return Err(unauthenticated());
+            }
+            let role = row
+                .role
+                .as_deref()
+                .and_then(Role::parse)
+                .ok_or_else(not_found)?;
+            Ok(OrgAccess {
+                org_id: org_id.to_owned(),
+                credential,
+                role: Some(role),
+            })
+        }
+    }
+}
+
+/// A signed-in user (not an API key) whose session is live: `(user_id, session_id)`.
+pub async fn user(req: &Request, cx: &Ctx) -> Result<(String, String), ApiError> {
+    match credential(req, cx).await? {
+        Credential::ApiKey(_) => Err(ApiError::forbidden(
+            "This endpoint is for signed-in users, not API keys.",
+        )),
+        Credential::User {
+            user_id,
+            session_id,
+        } => {
+            let db = db::database(&cx.env)?;
+            let live: Option<i64> = db::first(sql!(
+                db,
+                "SELECT 1 AS live FROM sessions WHERE id = ?1 AND user_id = ?2 AND revoked_at IS NULL",
+                &session_id,
+                &user_id
+            ))
+            .await
+            .map(|r: Option<serde_json::Value>| r.and_then(|v| v["live"].as_i64()))?;
+            if live.is_none() {
+                return Err(unauthenticated());
+            }
+            Ok((user_id, session_id))
+        }
+    }
+}
+
+/// The audit origin of this request.
+pub fn audit_origin(req: &Request, cx: &Ctx) -> crate::audit::Origin {
+    crate::audit::Origin {
+        ip: req.headers().get("CF-Connecting-IP").ok().flatten(),
+        request_id: cx.request_id.clone(),
+    }
+}
