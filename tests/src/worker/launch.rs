@@ -1,0 +1,111 @@
+//! Bringing a worker up: D1 migrations, then `wrangler dev` in a process group of its own,
+//! then `GET /health` until it answers 200.
+
+use super::{Running, Worker};
+use crate::ports::free_port;
+use crate::process::Group;
+use crate::project;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+/// How long `wrangler dev` may take until `GET /health` answers 200.
+const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
+
+impl Worker {
+    /// `wrangler d1 migrations apply DB --local` on the state dir (non-interactive).
+    pub(super) async fn migrate(&self) -> Result<(), String> {
+        let mut cmd = project::command(project::wrangler());
+        cmd.args(["d1", "migrations", "apply", "DB", "--local", "--persist-to"])
+            .arg(&self.persist)
+            .env("CI", "true")
+            .stdin(Stdio::null());
+        let mut cmd = tokio::process::Command::from(cmd);
+        cmd.kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(120), cmd.output())
+            .await
+            .map_err(|_| "D1 migrations: no answer within 120 s".to_owned())?
+            .map_err(|e| format!("D1 migrations: {e}"))?;
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        let _ = std::fs::write(self.dir_path.join("migrations.log"), &text);
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "D1 migrations failed ({}):\n{}",
+                out.status,
+                project::tail(&text, 30)
+            ))
+        }
+    }
+
+    /// Starts `wrangler dev` on fresh ports and waits for health; stops it again on failure.
+    pub(super) async fn launch(&self) -> Result<(), String> {
+        let (port, inspector) = (free_port(), free_port());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .map_err(|e| format!("{}: {e}", self.log.display()))?;
+        let log2 = log.try_clone().map_err(|e| format!("log file: {e}"))?;
+        let mut cmd = project::command(project::wrangler());
+        cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &inspector.to_string()])
+            .arg("--persist-to")
+            .arg(&self.persist)
+            .arg("--env-file")
+            .arg(&self.env_file)
+            .arg("--show-interactive-dev-session=false")
+            // `info` would hide the worker's own console.log lines (the structured logs).
+            .args(["--log-level", "log"])
+            .env("EDGE_SKIP_BUILD", "1")
+            .stdin(Stdio::null())
+            .stdout(log)
+            .stderr(log2);
+        let group = Group::spawn(cmd).map_err(|e| format!("spawn wrangler dev: {e}"))?;
+        *self.lock() = Running {
+            port,
+            group: Some(group),
+        };
+        let ready = self.wait_healthy().await;
+        if ready.is_err() {
+            self.stop();
+        }
+        ready
+    }
+
+    async fn wait_healthy(&self) -> Result<(), String> {
+        let started = Instant::now();
+        let url = format!("{}/health", self.base_url());
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .timeout(Duration::from_secs(2))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let mut last = String::from("no answer");
+        while started.elapsed() < STARTUP_TIMEOUT {
+            let exited = self.lock().group.as_mut().and_then(Group::exited);
+            if let Some(status) = exited {
+                return Err(self.failure(&format!("wrangler dev exited ({status})")));
+            }
+            match http.get(&url).send().await {
+                Ok(r) if r.status() == 200 => return Ok(()),
+                Ok(r) => last = format!("status {}", r.status()),
+                Err(e) => last = e.to_string(),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(self.failure(&format!(
+            "GET /health gave no 200 within {STARTUP_TIMEOUT:?} (last: {last})"
+        )))
+    }
+
+    fn failure(&self, what: &str) -> String {
+        format!(
+            "{what}; wrangler log {}:\n{}",
+            self.log.display(),
+            project::tail(&self.logs(), 40)
+        )
+    }
+}
