@@ -158,3 +158,6 @@ impl Drop for Origin {
         self.task.abort();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@ use super::{Running, Worker};
 use crate::ports::free_port;
 use crate::process::Group;
 use crate::project;
+use std::os::unix::process::ExitStatusExt;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -40,14 +41,28 @@ impl Worker {
     }
 
     /// Starts `wrangler dev` on fresh ports and waits for health; stops it again on failure.
+    /// A wrangler killed by a signal it did not get from us (another process's cleanup) is
+    /// started once more.
     pub(super) async fn launch(&self) -> Result<(), String> {
+        match self.launch_once().await {
+            Err(Failure::Killed(why)) => {
+                eprintln!("edge-tests: {why}; starting wrangler dev once more");
+                self.launch_once().await.map_err(Failure::into_message)
+            }
+            other => other.map_err(Failure::into_message),
+        }
+    }
+
+    async fn launch_once(&self) -> Result<(), Failure> {
         let (port, inspector) = (free_port(), free_port());
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
-            .map_err(|e| format!("{}: {e}", self.log.display()))?;
-        let log2 = log.try_clone().map_err(|e| format!("log file: {e}"))?;
+            .map_err(|e| Failure::Other(format!("{}: {e}", self.log.display())))?;
+        let log2 = log
+            .try_clone()
+            .map_err(|e| Failure::Other(format!("log file: {e}")))?;
         let mut cmd = project::command(project::wrangler());
         cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
             .args(["--port", &port.to_string()])
@@ -63,7 +78,8 @@ impl Worker {
             .stdin(Stdio::null())
             .stdout(log)
             .stderr(log2);
-        let group = Group::spawn(cmd).map_err(|e| format!("spawn wrangler dev: {e}"))?;
+        let group =
+            Group::spawn(cmd).map_err(|e| Failure::Other(format!("spawn wrangler dev: {e}")))?;
         *self.lock() = Running {
             port,
             group: Some(group),
@@ -75,19 +91,27 @@ impl Worker {
         ready
     }
 
-    async fn wait_healthy(&self) -> Result<(), String> {
+    async fn wait_healthy(&self) -> Result<(), Failure> {
         let started = Instant::now();
         let url = format!("{}/health", self.base_url());
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(2))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Failure::Other(e.to_string()))?;
         let mut last = String::from("no answer");
         while started.elapsed() < STARTUP_TIMEOUT {
             let exited = self.lock().group.as_mut().and_then(Group::exited);
             if let Some(status) = exited {
-                return Err(self.failure(&format!("wrangler dev exited ({status})")));
+                let why = self.failure(&format!("wrangler dev exited ({status})"));
+                // The wrapper reports a signalled child as 128 + signal: SIGINT, SIGTERM.
+                let signalled =
+                    status.signal().is_some() || matches!(status.code(), Some(130 | 143));
+                return Err(if signalled {
+                    Failure::Killed(why)
+                } else {
+                    Failure::Other(why)
+                });
             }
             match http.get(&url).send().await {
                 Ok(r) if r.status() == 200 => return Ok(()),
@@ -96,9 +120,9 @@ impl Worker {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        Err(self.failure(&format!(
+        Err(Failure::Other(self.failure(&format!(
             "GET /health gave no 200 within {STARTUP_TIMEOUT:?} (last: {last})"
-        )))
+        ))))
     }
 
     fn failure(&self, what: &str) -> String {
@@ -107,5 +131,19 @@ impl Worker {
             self.log.display(),
             project::tail(&self.logs(), 40)
         )
+    }
+}
+
+enum Failure {
+    /// wrangler died of a signal while starting.
+    Killed(String),
+    Other(String),
+}
+
+impl Failure {
+    fn into_message(self) -> String {
+        match self {
+            Failure::Killed(m) | Failure::Other(m) => m,
+        }
     }
 }
