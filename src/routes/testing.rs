@@ -22,7 +22,7 @@ pub fn panic() -> ApiResult {
 #[serde(deny_unknown_fields)]
 pub struct Echo {
     name: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     count: Option<u32>,
 }
 
