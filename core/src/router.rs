@@ -38,6 +38,8 @@ pub enum Route {
     TestEcho,
     TestJobCreate,
     TestJobGet,
+    TestBenchHash,
+    TestBenchJwt,
 }
 
 /// One row of the table.
@@ -127,6 +129,8 @@ pub const ROUTES: &[RouteDef] = &[
     test("POST", "/__test/echo", Route::TestEcho),
     test("POST", "/__test/jobs", Route::TestJobCreate),
     test("GET", "/__test/jobs/{id}", Route::TestJobGet),
+    test("GET", "/__test/bench/password-hash", Route::TestBenchHash),
+    test("GET", "/__test/bench/jwt-verify", Route::TestBenchJwt),
 ];
 
 /// Path parameters of a match, percent-decoded.

@@ -78,3 +78,40 @@ pub async fn get_job(cx: &Ctx) -> ApiResult {
         None => Err(ApiError::not_found("No such job.")),
     }
 }
+
+fn bench_n(req: &Request, cx: &Ctx) -> u32 {
+    cx.query(req, "n").and_then(|n| n.parse().ok()).unwrap_or(1).min(1000)
+}
+
+/// `n` Argon2id hashes with the production parameters; the benchmark times this route from
+/// outside (Date.now() does not advance during CPU work in workerd) against `n=0`.
+pub fn bench_hash(req: &Request, cx: &Ctx) -> ApiResult {
+    let n = bench_n(req, cx);
+    for _ in 0..n {
+        edge_core::password::hash("benchmark password", platform::random())
+            .map_err(|e| http::internal("hash", e))?;
+    }
+    http::json(200, &serde_json::json!({"n": n}))
+}
+
+/// `n` verifications of one access token: the full EdDSA check (`cached=0`, default) or the
+/// isolate cache the request path uses (`cached=1`).
+pub fn bench_jwt(req: &Request, cx: &Ctx) -> ApiResult {
+    let n = bench_n(req, cx);
+    let cached = cx.query(req, "cached").as_deref() == Some("1");
+    let ring = crate::auth::keyring::get(&cx.config).map_err(|e| http::internal("keys", e))?;
+    let token = ring
+        .issue_access("usr_bench", "ses_bench", "jti", platform::now())
+        .map_err(|e| http::internal("sign", e))?;
+    for _ in 0..n {
+        let ok = if cached {
+            crate::auth::keyring::verify_cached(&ring, &token).is_ok()
+        } else {
+            ring.verify_access(&token, platform::now()).is_ok()
+        };
+        if !ok {
+            return Err(ApiError::internal("benchmark token did not verify"));
+        }
+    }
+    http::json(200, &serde_json::json!({"n": n, "cached": cached}))
+}
