@@ -14,6 +14,7 @@ mod config;
 mod db;
 mod http;
 mod jobs;
+mod limits;
 mod pipeline;
 mod platform;
 mod routes;

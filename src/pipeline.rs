@@ -17,6 +17,8 @@ pub struct Ctx {
     pub config: Rc<Config>,
     pub request_id: String,
     pub params: router::Params,
+    /// Rate-limit headers of the limits this request passed, added to the response.
+    pub rate_headers: std::cell::RefCell<Vec<(&'static str, String)>>,
 }
 
 impl Ctx {
@@ -55,14 +57,21 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         }
     };
 
-    let (route, cors_headers, result) = if method == Method::Options {
-        preflight(&req, &config, origin.as_deref())
+    let (route, cors_headers, result, rate_headers) = if method == Method::Options {
+        let (route, cors, result) = preflight(&req, &config, origin.as_deref());
+        (route, cors, result, Vec::new())
     } else {
         let cors_headers = config.cors.response_headers(origin.as_deref());
-        let (route, result) = dispatch(req, env, ctx, config, &request_id).await;
-        (route, cors_headers, result)
+        let (route, result, rate) = dispatch(req, env, ctx, config, &request_id).await;
+        (route, cors_headers, result, rate)
     };
     let mut resp = result.unwrap_or_else(|err| http::problem(&err, &request_id));
+    // Limits passed on the way apply to every answer, errors included (a 429 has its own).
+    for (k, v) in rate_headers {
+        if !resp.headers().has(k).unwrap_or(false) {
+            let _ = resp.headers_mut().set(k, &v);
+        }
+    }
     http::finish(&mut resp, &request_id, cors_headers);
     log(&request_id, &method, route, resp.status_code(), started);
     resp
@@ -93,7 +102,7 @@ async fn dispatch(
     ctx: Context,
     config: Rc<Config>,
     request_id: &str,
-) -> (&'static str, ApiResult) {
+) -> (&'static str, ApiResult, Vec<(&'static str, String)>) {
     let method = req.method();
     let path = req.path();
     let (route, pattern, params) = match router::resolve(method.as_ref(), &path, config.test_routes)
@@ -104,18 +113,16 @@ async fn dispatch(
             params,
         } => (route, pattern, params),
         Matched::NotFound => {
-            return (
-                "unmatched",
-                Err(ApiError::not_found(format!("No route for {path}."))),
-            );
+            let err = ApiError::not_found(format!("No route for {path}."));
+            return ("unmatched", Err(err), Vec::new());
         }
         Matched::MethodNotAllowed { allowed } => {
             let err = ApiError::method_not_allowed(method.as_ref(), &allowed);
-            return ("unmatched", Err(err));
+            return ("unmatched", Err(err), Vec::new());
         }
     };
     if let Err(e) = flood_filter(&req, &env, pattern).await {
-        return (pattern, Err(e));
+        return (pattern, Err(e), Vec::new());
     }
     let cx = Ctx {
         env,
@@ -123,8 +130,10 @@ async fn dispatch(
         config,
         request_id: request_id.to_owned(),
         params,
+        rate_headers: Default::default(),
     };
-    (pattern, routes::dispatch(route, req, cx).await)
+    let result = routes::dispatch(route, req, &cx).await;
+    (pattern, result, cx.rate_headers.take())
 }
 
 /// The coarse per-IP filter (the runtime's rate-limit binding) in front of the exact

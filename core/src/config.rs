@@ -2,6 +2,7 @@
 //! malformed value is an error naming the variable; secrets never print.
 
 use crate::cors::CorsPolicy;
+use crate::limits::{Limits, Plan};
 
 /// A secret value: usable as bytes, never shown by `Debug` or `Display`.
 #[derive(Clone, PartialEq, Eq)]
@@ -62,6 +63,12 @@ pub struct Config {
     pub jwt_signing_keys: Secret,
     /// Seals cursors, invitation and verification links, signed URLs.
     pub url_signing_secret: Secret,
+    /// Plan limits and quotas (`PLAN_LIMITS` overrides the defaults).
+    pub limits: Limits,
+    /// Verifies `Stripe-Signature` (`whsec_…`).
+    pub stripe_webhook_secret: Secret,
+    /// Stripe price id → plan (`STRIPE_PRICE_PLANS`: `price_a:pro,price_b:enterprise`).
+    pub price_plans: Vec<(String, Plan)>,
 }
 
 impl Config {
@@ -129,8 +136,33 @@ impl Config {
             test_routes: get("ENABLE_TEST_ROUTES").is_some_and(|v| v.trim() == "true"),
             jwt_signing_keys: Secret::new(required("JWT_SIGNING_KEYS")?),
             url_signing_secret: Secret::new(secret32("URL_SIGNING_SECRET")?),
+            limits: Limits::with_overrides(&get("PLAN_LIMITS").unwrap_or_default()).map_err(
+                |problem| ConfigError {
+                    variable: "PLAN_LIMITS",
+                    problem,
+                },
+            )?,
+            stripe_webhook_secret: Secret::new(required("STRIPE_WEBHOOK_SECRET")?),
+            price_plans: parse_price_plans(&get("STRIPE_PRICE_PLANS").unwrap_or_default())?,
         })
     }
+}
+
+fn parse_price_plans(spec: &str) -> Result<Vec<(String, Plan)>, ConfigError> {
+    let bad = || ConfigError {
+        variable: "STRIPE_PRICE_PLANS",
+        problem: "must be `price_id:plan` pairs separated by commas (plan: free, pro, enterprise)"
+            .into(),
+    };
+    spec.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .map(|e| {
+            let (price, plan) = e.split_once(':').ok_or_else(bad)?;
+            let plan = Plan::parse(plan.trim()).ok_or_else(bad)?;
+            Ok((price.trim().to_owned(), plan))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -153,6 +185,8 @@ mod tests {
         ("JWT_AUDIENCE", "aud"),
         ("JWT_SIGNING_KEYS", "k1:AAAA"),
         ("URL_SIGNING_SECRET", "0123456789abcdef0123456789abcdef"),
+        ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
+        ("STRIPE_PRICE_PLANS", "price_pro:pro, price_ent:enterprise"),
     ];
 
     #[test]
@@ -163,6 +197,34 @@ mod tests {
         assert!(!c.test_routes);
         assert_eq!(format!("{:?}", c.origin_secret), "Secret([redacted])");
         assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+    }
+
+    #[test]
+    fn price_plans_and_limits() {
+        let c = Config::from_lookup(env(BASE)).unwrap();
+        assert_eq!(
+            c.price_plans,
+            vec![
+                ("price_pro".to_owned(), Plan::Pro),
+                ("price_ent".to_owned(), Plan::Enterprise)
+            ]
+        );
+        let mut pairs = BASE.to_vec();
+        pairs.push(("STRIPE_PRICE_PLANS", "price_x:gold"));
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).unwrap_err().variable,
+            "STRIPE_PRICE_PLANS"
+        );
+        let mut pairs = BASE.to_vec();
+        pairs.push(("PLAN_LIMITS", "{\"free\":{\"requests_per_minute\":3}}"));
+        assert_eq!(
+            Config::from_lookup(env(&pairs))
+                .unwrap()
+                .limits
+                .free
+                .requests_per_minute,
+            3
+        );
     }
 
     #[test]

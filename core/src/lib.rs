@@ -9,6 +9,7 @@ pub mod encoding;
 pub mod ids;
 pub mod jobs;
 pub mod json;
+pub mod limits;
 pub mod pagination;
 pub mod password;
 pub mod policy;

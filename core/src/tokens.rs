@@ -81,7 +81,8 @@ impl KeyRing {
             }
             let seed = unbase64url(seed.trim()).ok_or("a key seed is not base64url")?;
             let seed: [u8; 32] = seed.try_into().map_err(|_| "a key seed must be 32 bytes")?;
-            let pair = KeyPair::try_from_seed(Seed::new(seed)).map_err(|_| "a key seed must not be all zeros")?;
+            let pair = KeyPair::try_from_seed(Seed::new(seed))
+                .map_err(|_| "a key seed must not be all zeros")?;
             if keys.iter().any(|k: &SigningKey| k.kid == kid) {
                 return Err(format!("duplicate key id {kid}"));
             }

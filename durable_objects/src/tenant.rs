@@ -1,26 +1,259 @@
-//! `TENANT`: one object per organization (`id_from_name(org_id)`), single-threaded, so its
-//! counters are exact without locks. Later capabilities keep limits, quotas and usage here.
+//! `TENANT`: one object per organization (`get_by_name(org_id)`), and per auth-limit subject
+//! (`auth-ip:…`, `auth-account:…`). Single-threaded, so its counters are exact without locks:
+//! rate-limit windows, quotas and usage live in the object's SQLite storage and survive
+//! eviction and restarts. An alarm copies usage to D1 for reporting.
+//!
+//! Internal protocol (JSON over `fetch`, called only by the worker):
+//! - `POST /limit`   `{org_id?, key, limit, window, cost}` → [`Decision`]
+//! - `POST /quota`   `{org_id?, kind, period, limit, amount}` → `{allowed, used, limit}`
+//! - `POST /release` `{org_id?, kind, period, amount}` → `{used}`
+//! - `GET /usage` → `{kind: {period, used}}`
 
 use crate::internal;
-use worker::{durable_object, wasm_bindgen, DurableObject, Env, Request, Response, Result, State};
+use edge_core::limits::{self, Decision, Quota, Window};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use worker::{
+    durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result,
+    SqlStorage, State,
+};
+
+/// Usage is copied to D1 at most this often.
+const FLUSH_EVERY_MS: i64 = 60_000;
 
 #[durable_object]
 pub struct Tenant {
     state: State,
-    #[allow(dead_code)]
     env: Env,
+}
+
+#[derive(Deserialize)]
+struct LimitReq {
+    org_id: Option<String>,
+    key: String,
+    limit: u32,
+    window: u32,
+    #[serde(default = "one")]
+    cost: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Deserialize)]
+struct QuotaReq {
+    org_id: Option<String>,
+    kind: String,
+    period: String,
+    #[serde(default)]
+    limit: u64,
+    amount: u64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WindowRow {
+    start_ms: i64,
+    count: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct QuotaRow {
+    kind: String,
+    period: String,
+    used: i64,
 }
 
 impl DurableObject for Tenant {
     fn new(state: State, env: Env) -> Self {
+        let sql = state.storage().sql();
+        for ddl in [
+            "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, count INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS quotas (kind TEXT PRIMARY KEY, period TEXT NOT NULL, used INTEGER NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+        ] {
+            // Idempotent DDL; a failure here surfaces on the first query instead.
+            let _ = sql.exec(ddl, None);
+        }
         Self { state, env }
     }
 
-    async fn fetch(&self, req: Request) -> Result<Response> {
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
         let sql = self.state.storage().sql();
-        match internal::shared_routes(&req, &sql) {
-            Some(resp) => resp,
-            None => Response::error("not found", 404),
+        if let Some(resp) = internal::shared_routes(&req, &sql) {
+            return resp;
+        }
+        let now_ms = worker::Date::now().as_millis() as i64;
+        match (req.method(), req.path().as_str()) {
+            (Method::Post, "/limit") => {
+                let r: LimitReq = req.json().await?;
+                self.remember_org(&sql, r.org_id.as_deref())?;
+                let d = self.limit(&sql, &r, now_ms)?;
+                if d.allowed && r.org_id.is_some() {
+                    self.count_request(&sql, now_ms).await?;
+                }
+                Response::from_json(&d)
+            }
+            (Method::Post, "/quota") => {
+                let r: QuotaReq = req.json().await?;
+                self.remember_org(&sql, r.org_id.as_deref())?;
+                let (allowed, q) =
+                    limits::consume(quota(&sql, &r.kind)?, &r.period, r.limit, r.amount);
+                if allowed {
+                    put_quota(&sql, &r.kind, &q)?;
+                    self.schedule_flush().await?;
+                }
+                Response::from_json(&json!({"allowed": allowed, "used": q.used, "limit": r.limit}))
+            }
+            (Method::Post, "/release") => {
+                let r: QuotaReq = req.json().await?;
+                let q = limits::release(quota(&sql, &r.kind)?, &r.period, r.amount);
+                put_quota(&sql, &r.kind, &q)?;
+                self.schedule_flush().await?;
+                Response::from_json(&json!({"used": q.used}))
+            }
+            (Method::Get, "/usage") => {
+                let rows: Vec<QuotaRow> = sql
+                    .exec("SELECT kind, period, used FROM quotas", None)?
+                    .to_array()?;
+                let usage: serde_json::Map<String, serde_json::Value> = rows
+                    .into_iter()
+                    .map(|r| (r.kind, json!({"period": r.period, "used": r.used})))
+                    .collect();
+                Response::from_json(&usage)
+            }
+            _ => Response::error("not found", 404),
         }
     }
+
+    async fn alarm(&self) -> Result<Response> {
+        self.flush_usage().await?;
+        Response::ok("flushed")
+    }
+}
+
+impl Tenant {
+    fn limit(&self, sql: &SqlStorage, r: &LimitReq, now_ms: i64) -> Result<Decision> {
+        let rows: Vec<WindowRow> = sql
+            .exec(
+                "SELECT start_ms, count FROM windows WHERE key = ?",
+                vec![r.key.as_str().into()],
+            )?
+            .to_array()?;
+        let state = rows.first().map(|w| Window {
+            start_ms: w.start_ms,
+            count: w.count.max(0) as u32,
+        });
+        let (decision, w) = limits::check(state, now_ms, r.limit, r.window, r.cost);
+        sql.exec(
+            "INSERT INTO windows (key, start_ms, count) VALUES (?, ?, ?) \
+             ON CONFLICT (key) DO UPDATE SET start_ms = excluded.start_ms, count = excluded.count",
+            vec![
+                r.key.as_str().into(),
+                w.start_ms.into(),
+                i64::from(w.count).into(),
+            ],
+        )?;
+        if state.is_none() {
+            // A new key: drop windows that ended over an hour ago so the table stays small.
+            sql.exec(
+                "DELETE FROM windows WHERE start_ms < ?",
+                vec![(now_ms - 3_600_000).into()],
+            )?;
+        }
+        Ok(decision)
+    }
+
+    /// Every allowed authenticated request counts towards the month's `requests` usage.
+    async fn count_request(&self, sql: &SqlStorage, now_ms: i64) -> Result<()> {
+        let period = limits::month(now_ms);
+        let (_, q) = limits::consume(quota(sql, "requests")?, &period, u64::MAX, 1);
+        put_quota(sql, "requests", &q)?;
+        self.schedule_flush().await
+    }
+
+    fn remember_org(&self, sql: &SqlStorage, org_id: Option<&str>) -> Result<()> {
+        if let Some(org) = org_id {
+            sql.exec(
+                "INSERT INTO meta (k, v) VALUES ('org_id', ?) ON CONFLICT (k) DO NOTHING",
+                vec![org.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    async fn schedule_flush(&self) -> Result<()> {
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(FLUSH_EVERY_MS).await?;
+        }
+        Ok(())
+    }
+
+    /// Copies the usage counters to D1 (`usage_counters`), one upsert per counter, in one batch.
+    async fn flush_usage(&self) -> Result<()> {
+        let sql = self.state.storage().sql();
+        #[derive(Deserialize)]
+        struct Meta {
+            v: String,
+        }
+        let org: Vec<Meta> = sql
+            .exec("SELECT v FROM meta WHERE k = 'org_id'", None)?
+            .to_array()?;
+        let Some(org) = org.into_iter().next().map(|m| m.v) else {
+            return Ok(());
+        };
+        let rows: Vec<QuotaRow> = sql
+            .exec("SELECT kind, period, used FROM quotas", None)?
+            .to_array()?;
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let db = self.env.d1("DB")?;
+        let now = worker::Date::now().to_string();
+        let mut stmts = Vec::new();
+        for r in rows {
+            stmts.push(
+                db.prepare(
+                    "INSERT INTO usage_counters (org_id, metric, period, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                     ON CONFLICT (org_id, metric, period) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                )
+                .bind(&[
+                    org.as_str().into(),
+                    r.kind.as_str().into(),
+                    r.period.as_str().into(),
+                    (r.used as f64).into(),
+                    now.as_str().into(),
+                ])?,
+            );
+        }
+        db.batch(stmts).await?;
+        Ok(())
+    }
+}
+
+fn quota(sql: &SqlStorage, kind: &str) -> Result<Option<Quota>> {
+    let rows: Vec<QuotaRow> = sql
+        .exec(
+            "SELECT kind, period, used FROM quotas WHERE kind = ?",
+            vec![kind.into()],
+        )?
+        .to_array()?;
+    Ok(rows.into_iter().next().map(|r| Quota {
+        period: r.period,
+        used: r.used.max(0) as u64,
+    }))
+}
+
+fn put_quota(sql: &SqlStorage, kind: &str, q: &Quota) -> Result<()> {
+    sql.exec(
+        "INSERT INTO quotas (kind, period, used) VALUES (?, ?, ?) \
+         ON CONFLICT (kind) DO UPDATE SET period = excluded.period, used = excluded.used",
+        vec![
+            kind.into(),
+            q.period.as_str().into(),
+            (q.used.min(i64::MAX as u64) as i64).into(),
+        ],
+    )?;
+    Ok(())
 }

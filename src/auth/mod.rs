@@ -10,6 +10,7 @@ use crate::db;
 use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
+use edge_core::limits::Plan;
 use edge_core::policy::{self, Action, Principal, Role, Scope};
 use edge_core::tokens::{self, SecretKind};
 use edge_core::ApiError;
@@ -28,6 +29,7 @@ pub struct ApiKey {
     pub id: String,
     pub org_id: String,
     pub scopes: Vec<Scope>,
+    pub plan: Plan,
 }
 
 /// A caller allowed into one organization, with what authorization needs.
@@ -37,6 +39,8 @@ pub struct OrgAccess {
     pub credential: Credential,
     /// The user's role; `None` for an API key.
     pub role: Option<Role>,
+    /// The organization's plan, as of this request.
+    pub plan: Plan,
 }
 
 impl OrgAccess {
@@ -111,6 +115,7 @@ struct KeyRow {
     expires_at: Option<String>,
     revoked_at: Option<String>,
     last_used_at: Option<String>,
+    plan: String,
 }
 
 async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
@@ -120,7 +125,8 @@ async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
     let db = db::database(&cx.env)?;
     let row: Option<KeyRow> = db::first(sql!(
         db,
-        "SELECT id, org_id, scopes, expires_at, revoked_at, last_used_at FROM api_keys WHERE hash = ?1",
+        "SELECT k.id, k.org_id, k.scopes, k.expires_at, k.revoked_at, k.last_used_at, o.plan \
+         FROM api_keys k JOIN organizations o ON o.id = k.org_id WHERE k.hash = ?1",
         tokens::secret_hash(secret)
     ))
     .await?;
@@ -155,10 +161,12 @@ async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
         .iter()
         .filter_map(|s| Scope::parse(s))
         .collect();
+    let plan = Plan::parse(&row.plan).unwrap_or(Plan::Free);
     Ok(ApiKey {
         id: row.id,
         org_id: row.org_id,
         scopes,
+        plan,
     })
 }
 
@@ -167,6 +175,7 @@ struct SessionMembership {
     user_id: String,
     revoked_at: Option<String>,
     role: Option<String>,
+    plan: Option<String>,
 }
 
 /// The caller's access to `org_id`. Another organization's id, or one the user is not a
@@ -182,11 +191,16 @@ pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAcce
             if k.org_id != org_id {
                 return Err(not_found());
             }
-            Ok(OrgAccess {
+            let plan = k.plan;
+            let limit_key = format!("key:{}", k.id);
+            let access = OrgAccess {
                 org_id: org_id.to_owned(),
                 credential,
                 role: None,
-            })
+                plan,
+            };
+            limit_org(cx, &access, "api_key", &limit_key).await?;
+            Ok(access)
         }
         Credential::User {
             user_id,
@@ -195,8 +209,9 @@ pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAcce
             let db = db::database(&cx.env)?;
             let row: Option<SessionMembership> = db::first(sql!(
                 db,
-                "SELECT s.user_id, s.revoked_at, m.role FROM sessions s \
+                "SELECT s.user_id, s.revoked_at, m.role, o.plan FROM sessions s \
                  LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = ?2 \
+                 LEFT JOIN organizations o ON o.id = m.org_id \
                  WHERE s.id = ?1",
                 session_id,
                 org_id
@@ -211,11 +226,20 @@ pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAcce
                 .as_deref()
                 .and_then(Role::parse)
                 .ok_or_else(not_found)?;
-            Ok(OrgAccess {
+            let plan = row
+                .plan
+                .as_deref()
+                .and_then(Plan::parse)
+                .unwrap_or(Plan::Free);
+            let limit_key = format!("user:{user_id}");
+            let access = OrgAccess {
                 org_id: org_id.to_owned(),
                 credential,
                 role: Some(role),
-            })
+                plan,
+            };
+            limit_org(cx, &access, "user", &limit_key).await?;
+            Ok(access)
         }
     }
 }
@@ -242,6 +266,19 @@ pub async fn user(req: &Request, cx: &Ctx) -> Result<(String, String), ApiError>
             if live.is_none() {
                 return Err(unauthenticated());
             }
+            // Account-level routes (no organization) are limited per user at the free rate.
+            let limit = cx.config.limits.free.requests_per_minute;
+            let headers = crate::limits::enforce(
+                &cx.env,
+                &format!("user:{user_id}"),
+                None,
+                "user",
+                "requests",
+                limit,
+                "per user",
+            )
+            .await?;
+            cx.rate_headers.borrow_mut().extend(headers);
             Ok((user_id, session_id))
         }
     }
@@ -253,4 +290,69 @@ pub fn audit_origin(req: &Request, cx: &Ctx) -> crate::audit::Origin {
         ip: req.headers().get("CF-Connecting-IP").ok().flatten(),
         request_id: cx.request_id.clone(),
     }
+}
+
+/// The per-minute limit of the organization's plan, per user or per API key, counted in the
+/// organization's `TENANT` object.
+async fn limit_org(
+    cx: &Ctx,
+    access: &OrgAccess,
+    policy: &'static str,
+    key: &str,
+) -> Result<(), ApiError> {
+    let limit = cx.config.limits.plan(access.plan).requests_per_minute;
+    let what = if policy == "user" {
+        "per user in this organization"
+    } else {
+        "per API key"
+    };
+    let headers = crate::limits::enforce(
+        &cx.env,
+        &access.org_id,
+        Some(&access.org_id),
+        policy,
+        key,
+        limit,
+        what,
+    )
+    .await?;
+    cx.rate_headers.borrow_mut().extend(headers);
+    Ok(())
+}
+
+/// The attempt limits of signup, login and password reset: per client IP and per account
+/// (the email, hashed), counted the same whether or not the account exists.
+pub async fn limit_attempt(req: &Request, cx: &Ctx, email: Option<&str>) -> Result<(), ApiError> {
+    let limit = cx.config.limits.auth_per_minute;
+    let ip = req
+        .headers()
+        .get("CF-Connecting-IP")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| "unknown".to_owned());
+    let mut headers = crate::limits::enforce(
+        &cx.env,
+        &format!("auth-ip:{ip}"),
+        None,
+        "auth-ip",
+        "attempts",
+        limit,
+        "from this address",
+    )
+    .await?;
+    if let Some(email) = email {
+        let subject = edge_core::encoding::hex(&edge_core::signature::sha256(email.as_bytes()));
+        headers = crate::limits::enforce(
+            &cx.env,
+            &format!("auth-account:{subject}"),
+            None,
+            "auth-account",
+            "attempts",
+            limit,
+            "for this account",
+        )
+        .await?;
+    }
+    cx.rate_headers.borrow_mut().extend(headers);
+    Ok(())
 }

@@ -74,6 +74,7 @@ pub async fn signup(mut req: Request, cx: &Ctx) -> ApiResult {
         return Err(ApiError::internal("unreachable validation state"));
     };
 
+    auth::limit_attempt(&req, cx, Some(email.as_str())).await?;
     let hash = password::hash(&body.password, platform::random())
         .map_err(|e| http::internal("hash password", e))?;
     let db = db::database(&cx.env)?;
@@ -188,6 +189,7 @@ pub async fn login(mut req: Request, cx: &Ctx) -> ApiResult {
         return Err(bad_credentials());
     };
 
+    auth::limit_attempt(&req, cx, Some(email.as_str())).await?;
     let db = db::database(&cx.env)?;
     let origin = auth::audit_origin(&req, cx);
     let user: Option<UserRow> = db::first(sql!(
@@ -370,6 +372,7 @@ pub async fn password_reset(mut req: Request, cx: &Ctx) -> ApiResult {
         ApiError::validation_failed("The email is invalid.")
             .with_errors(vec![FieldError::new("email", m)])
     })?;
+    auth::limit_attempt(&req, cx, Some(email.as_str())).await?;
     // The work happens after the response, so its presence or absence cannot be timed.
     let env = cx.env.clone();
     let origin = auth::audit_origin(&req, cx);

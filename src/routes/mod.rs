@@ -3,9 +3,11 @@
 mod api_keys;
 mod audit_log;
 mod auth;
+mod billing;
 mod health;
 mod identity;
 mod invitations;
+mod jobs;
 mod me;
 mod orgs;
 mod testing;
@@ -15,42 +17,48 @@ use crate::pipeline::Ctx;
 use edge_core::router::Route;
 use worker::Request;
 
-pub async fn dispatch(route: Route, req: Request, cx: Ctx) -> ApiResult {
+pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
     match route {
         Route::Health => health::live(),
-        Route::HealthReady => health::ready(&cx).await,
-        Route::Jwks => auth::jwks(&cx),
-        Route::Signup => auth::signup(req, &cx).await,
-        Route::Login => auth::login(req, &cx).await,
-        Route::Refresh => auth::refresh(req, &cx).await,
-        Route::Logout => auth::logout(req, &cx).await,
-        Route::VerifyEmail => auth::verify_email(req, &cx).await,
-        Route::PasswordReset => auth::password_reset(req, &cx).await,
-        Route::PasswordResetConfirm => auth::password_reset_confirm(req, &cx).await,
-        Route::MeGet => me::get(req, &cx).await,
-        Route::MePatch => me::patch(req, &cx).await,
-        Route::OrgsList => orgs::list(req, &cx).await,
-        Route::OrgsCreate => orgs::create(req, &cx).await,
-        Route::OrgGet => orgs::get(req, &cx).await,
-        Route::OrgPatch => orgs::patch(req, &cx).await,
-        Route::OrgDelete => orgs::delete(req, &cx).await,
-        Route::MembersList => orgs::members(req, &cx).await,
-        Route::MemberPatch => orgs::member_patch(req, &cx).await,
-        Route::MemberDelete => orgs::member_delete(req, &cx).await,
-        Route::InvitationsCreate => invitations::create(req, &cx).await,
-        Route::InvitationsList => invitations::list(req, &cx).await,
-        Route::InvitationDelete => invitations::delete(req, &cx).await,
-        Route::InvitationAccept => invitations::accept(req, &cx).await,
-        Route::ApiKeysCreate => api_keys::create(req, &cx).await,
-        Route::ApiKeysList => api_keys::list(req, &cx).await,
-        Route::ApiKeyDelete => api_keys::delete(req, &cx).await,
-        Route::AuditLog => audit_log::list(req, &cx).await,
-        Route::AuditLogVerify => audit_log::verify(req, &cx).await,
+        Route::HealthReady => health::ready(cx).await,
+        Route::Jwks => auth::jwks(cx),
+        Route::Signup => auth::signup(req, cx).await,
+        Route::Login => auth::login(req, cx).await,
+        Route::Refresh => auth::refresh(req, cx).await,
+        Route::Logout => auth::logout(req, cx).await,
+        Route::VerifyEmail => auth::verify_email(req, cx).await,
+        Route::PasswordReset => auth::password_reset(req, cx).await,
+        Route::PasswordResetConfirm => auth::password_reset_confirm(req, cx).await,
+        Route::MeGet => me::get(req, cx).await,
+        Route::MePatch => me::patch(req, cx).await,
+        Route::OrgsList => orgs::list(req, cx).await,
+        Route::OrgsCreate => orgs::create(req, cx).await,
+        Route::OrgGet => orgs::get(req, cx).await,
+        Route::OrgPatch => orgs::patch(req, cx).await,
+        Route::OrgDelete => orgs::delete(req, cx).await,
+        Route::MembersList => orgs::members(req, cx).await,
+        Route::MemberPatch => orgs::member_patch(req, cx).await,
+        Route::MemberDelete => orgs::member_delete(req, cx).await,
+        Route::InvitationsCreate => invitations::create(req, cx).await,
+        Route::InvitationsList => invitations::list(req, cx).await,
+        Route::InvitationDelete => invitations::delete(req, cx).await,
+        Route::InvitationAccept => invitations::accept(req, cx).await,
+        Route::ApiKeysCreate => api_keys::create(req, cx).await,
+        Route::ApiKeysList => api_keys::list(req, cx).await,
+        Route::ApiKeyDelete => api_keys::delete(req, cx).await,
+        Route::AuditLog => audit_log::list(req, cx).await,
+        Route::AuditLogVerify => audit_log::verify(req, cx).await,
+        Route::StripeWebhook => billing::stripe_webhook(req, cx).await,
+        Route::BillingSubscription => billing::subscription(req, cx).await,
+        Route::Usage => billing::usage(req, cx).await,
+        Route::JobsCreate => jobs::create(req, cx).await,
+        Route::JobsList => jobs::list(req, cx).await,
+        Route::JobGet => jobs::get(req, cx).await,
         Route::TestPanic => testing::panic(),
         Route::TestEcho => testing::echo(req).await,
-        Route::TestJobCreate => testing::create_job(req, &cx).await,
-        Route::TestJobGet => testing::get_job(&cx).await,
-        Route::TestBenchHash => testing::bench_hash(&req, &cx),
-        Route::TestBenchJwt => testing::bench_jwt(&req, &cx),
+        Route::TestJobCreate => testing::create_job(req, cx).await,
+        Route::TestJobGet => testing::get_job(cx).await,
+        Route::TestBenchHash => testing::bench_hash(&req, cx),
+        Route::TestBenchJwt => testing::bench_jwt(&req, cx),
     }
 }

@@ -80,7 +80,10 @@ pub async fn get_job(cx: &Ctx) -> ApiResult {
 }
 
 fn bench_n(req: &Request, cx: &Ctx) -> u32 {
-    cx.query(req, "n").and_then(|n| n.parse().ok()).unwrap_or(1).min(1000)
+    cx.query(req, "n")
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1)
+        .min(1000)
 }
 
 /// `n` Argon2id hashes with the production parameters; the benchmark times this route from

@@ -33,13 +33,21 @@ pub fn test_vars(origin_url: &str) -> BTreeMap<String, String> {
         ("CORS_ORIGINS", "https://app.test.example"),
         ("JOB_RETRY_BASE_SECONDS", "0"),
         ("ORIGIN_TIMEOUT_MS", "2000"),
+        // The shared worker serves every test from one address: limits high enough never to
+        // interfere; the rate-limit tests start private workers with small ones.
+        (
+            "PLAN_LIMITS",
+            r#"{"free":{"requests_per_minute":100000},"pro":{"requests_per_minute":100000},"auth_per_minute":100000}"#,
+        ),
+        ("STRIPE_PRICE_PLANS", "price_test_pro:pro,price_test_enterprise:enterprise"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect()
 }
 
-/// Writes `KEY="value"` lines, readable by the owner only.
+/// Writes `KEY="value"` lines (`KEY='value'` for values with double quotes, such as JSON),
+/// readable by the owner only.
 pub fn write_env_file(path: &Path, entries: &BTreeMap<String, String>) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -49,10 +57,14 @@ pub fn write_env_file(path: &Path, entries: &BTreeMap<String, String>) -> std::i
         .open(path)?;
     for (key, value) in entries {
         assert!(
-            !value.contains(['"', '\n', '\\', '$']),
+            !value.contains(['\'', '\n', '\\', '$']),
             "env value of {key} needs no quoting: {value:?}"
         );
-        writeln!(file, "{key}=\"{value}\"")?;
+        if value.contains('"') {
+            writeln!(file, "{key}='{value}'")?;
+        } else {
+            writeln!(file, "{key}=\"{value}\"")?;
+        }
     }
     Ok(())
 }

@@ -1,0 +1,402 @@
+//! Plans, their limits and quotas, and the exact rate-limit arithmetic.
+//!
+//! Rate limits are fixed windows anchored at the first request of each window, kept per key
+//! in the tenant's Durable Object (single-threaded, so counting is exact): at most `limit`
+//! requests per `window` per key, `remaining` counting down by one per request, and `reset`
+//! the seconds until the window ends, which is also `Retry-After` when refused.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Plan {
+    Free,
+    Pro,
+    Enterprise,
+}
+
+impl Plan {
+    pub const ALL: [Plan; 3] = [Plan::Free, Plan::Pro, Plan::Enterprise];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Plan::Free => "free",
+            Plan::Pro => "pro",
+            Plan::Enterprise => "enterprise",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// What a plan allows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanLimits {
+    /// Authenticated requests per minute, per user per organization and per API key.
+    pub requests_per_minute: u32,
+    pub documents_per_month: u64,
+    pub storage_bytes: u64,
+    pub jobs_per_day: u64,
+    /// Concurrent realtime connections across the organization's rooms.
+    pub room_connections: u64,
+    pub max_upload_bytes: u64,
+}
+
+/// Partial overrides of a plan, as given in the `PLAN_LIMITS` variable.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanOverride {
+    requests_per_minute: Option<u32>,
+    documents_per_month: Option<u64>,
+    storage_bytes: Option<u64>,
+    jobs_per_day: Option<u64>,
+    room_connections: Option<u64>,
+    max_upload_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Overrides {
+    free: Option<PlanOverride>,
+    pro: Option<PlanOverride>,
+    enterprise: Option<PlanOverride>,
+    auth_per_minute: Option<u32>,
+}
+
+/// Every limit of the product, from one typed configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub free: PlanLimits,
+    pub pro: PlanLimits,
+    pub enterprise: PlanLimits,
+    /// Attempts per minute at signup, login and password reset, per IP and per account.
+    pub auth_per_minute: u32,
+}
+
+const MIB: u64 = 1024 * 1024;
+const GIB: u64 = 1024 * MIB;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            free: PlanLimits {
+                requests_per_minute: 100,
+                documents_per_month: 1_000,
+                storage_bytes: GIB,
+                jobs_per_day: 100,
+                room_connections: 20,
+                max_upload_bytes: 100 * MIB,
+            },
+            pro: PlanLimits {
+                requests_per_minute: 1_000,
+                documents_per_month: 100_000,
+                storage_bytes: 100 * GIB,
+                jobs_per_day: 10_000,
+                room_connections: 500,
+                max_upload_bytes: 100 * MIB,
+            },
+            enterprise: PlanLimits {
+                requests_per_minute: 10_000,
+                documents_per_month: 10_000_000,
+                storage_bytes: 10 * 1024 * GIB,
+                jobs_per_day: 1_000_000,
+                room_connections: 10_000,
+                max_upload_bytes: 100 * MIB,
+            },
+            auth_per_minute: 5,
+        }
+    }
+}
+
+impl Limits {
+    /// The defaults with the overrides of `json` (`PLAN_LIMITS`, e.g.
+    /// `{"free":{"requests_per_minute":5},"auth_per_minute":3}`); empty means none.
+    pub fn with_overrides(json: &str) -> Result<Self, String> {
+        let mut limits = Self::default();
+        if json.trim().is_empty() {
+            return Ok(limits);
+        }
+        let o: Overrides = serde_json::from_str(json).map_err(|e| e.to_string())?;
+        for (plan, over) in [
+            (&mut limits.free, o.free),
+            (&mut limits.pro, o.pro),
+            (&mut limits.enterprise, o.enterprise),
+        ] {
+            let Some(over) = over else { continue };
+            if let Some(v) = over.requests_per_minute {
+                plan.requests_per_minute = v;
+            }
+            if let Some(v) = over.documents_per_month {
+                plan.documents_per_month = v;
+            }
+            if let Some(v) = over.storage_bytes {
+                plan.storage_bytes = v;
+            }
+            if let Some(v) = over.jobs_per_day {
+                plan.jobs_per_day = v;
+            }
+            if let Some(v) = over.room_connections {
+                plan.room_connections = v;
+            }
+            if let Some(v) = over.max_upload_bytes {
+                plan.max_upload_bytes = v;
+            }
+        }
+        if let Some(v) = o.auth_per_minute {
+            limits.auth_per_minute = v;
+        }
+        if [&limits.free, &limits.pro, &limits.enterprise]
+            .iter()
+            .any(|p| p.requests_per_minute == 0)
+            || limits.auth_per_minute == 0
+        {
+            return Err("request limits must be at least 1".into());
+        }
+        Ok(limits)
+    }
+
+    pub fn plan(&self, plan: Plan) -> &PlanLimits {
+        match plan {
+            Plan::Free => &self.free,
+            Plan::Pro => &self.pro,
+            Plan::Enterprise => &self.enterprise,
+        }
+    }
+}
+
+/// A key's current window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub start_ms: i64,
+    pub count: u32,
+}
+
+/// The outcome of one rate-limit check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Decision {
+    pub allowed: bool,
+    pub limit: u32,
+    pub remaining: u32,
+    /// Seconds until the window ends (at least 1 while it runs).
+    pub reset: u32,
+    pub window: u32,
+}
+
+/// Counts one request of `cost` against `limit` per `window_s` seconds.
+pub fn check(
+    state: Option<Window>,
+    now_ms: i64,
+    limit: u32,
+    window_s: u32,
+    cost: u32,
+) -> (Decision, Window) {
+    let window_ms = i64::from(window_s) * 1000;
+    let mut w = match state {
+        Some(w) if now_ms >= w.start_ms && now_ms < w.start_ms + window_ms => w,
+        _ => Window {
+            start_ms: now_ms,
+            count: 0,
+        },
+    };
+    let allowed = w.count.saturating_add(cost) <= limit;
+    if allowed {
+        w.count += cost;
+    }
+    let left_ms = (w.start_ms + window_ms - now_ms).max(0);
+    let reset = ((left_ms + 999) / 1000).max(1) as u32;
+    let decision = Decision {
+        allowed,
+        limit,
+        remaining: limit.saturating_sub(w.count),
+        reset,
+        window: window_s,
+    };
+    (decision, w)
+}
+
+/// The rate-limit response headers: draft-ietf-httpapi-ratelimit-headers (`RateLimit-Policy`,
+/// `RateLimit`, structured fields) and the widespread `X-RateLimit-*` trio, plus `Retry-After`
+/// when refused. `X-RateLimit-Reset` is in seconds from now, like the draft's `t`.
+pub fn headers(policy: &str, d: &Decision) -> Vec<(&'static str, String)> {
+    let mut h = vec![
+        (
+            "RateLimit-Policy",
+            format!("\"{policy}\";q={};w={}", d.limit, d.window),
+        ),
+        (
+            "RateLimit",
+            format!("\"{policy}\";r={};t={}", d.remaining, d.reset),
+        ),
+        ("X-RateLimit-Limit", d.limit.to_string()),
+        ("X-RateLimit-Remaining", d.remaining.to_string()),
+        ("X-RateLimit-Reset", d.reset.to_string()),
+    ];
+    if !d.allowed {
+        h.push(("Retry-After", d.reset.to_string()));
+    }
+    h
+}
+
+/// A quota counter for one period (`"2026-11"` for monthly, `"2026-11-23"` for daily, `""` for
+/// one that never resets, like storage).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quota {
+    pub period: String,
+    pub used: u64,
+}
+
+/// Consumes `amount` of a quota of `limit` in `period`; refused (and unchanged) if it would
+/// exceed the limit. A new period starts from zero.
+pub fn consume(state: Option<Quota>, period: &str, limit: u64, amount: u64) -> (bool, Quota) {
+    let mut q = match state {
+        Some(q) if q.period == period => q,
+        _ => Quota {
+            period: period.to_owned(),
+            used: 0,
+        },
+    };
+    let ok = q.used.checked_add(amount).is_some_and(|n| n <= limit);
+    if ok {
+        q.used += amount;
+    }
+    (ok, q)
+}
+
+/// Gives back `amount` (a failed upload, a deleted file), never below zero.
+pub fn release(state: Option<Quota>, period: &str, amount: u64) -> Quota {
+    match state {
+        Some(q) if q.period == period => Quota {
+            period: q.period,
+            used: q.used.saturating_sub(amount),
+        },
+        _ => Quota {
+            period: period.to_owned(),
+            used: 0,
+        },
+    }
+}
+
+/// The monthly quota period (`"YYYY-MM"`, UTC) of a unix-ms instant.
+pub fn month(now_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(now_ms)
+        .unwrap_or_default()
+        .format("%Y-%m")
+        .to_string()
+}
+
+/// The daily quota period (`"YYYY-MM-DD"`, UTC) of a unix-ms instant.
+pub fn day(now_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(now_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%d")
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exactly_limit_requests_per_window() {
+        let mut state = None;
+        let mut allowed = 0;
+        for i in 0..8 {
+            let (d, w) = check(state, 1_000 + i, 5, 60, 1);
+            state = Some(w);
+            if d.allowed {
+                allowed += 1;
+                assert_eq!(d.remaining, 5 - allowed);
+            } else {
+                assert_eq!(d.remaining, 0);
+            }
+        }
+        assert_eq!(allowed, 5);
+    }
+
+    #[test]
+    fn window_resets_after_its_length_and_reset_counts_down() {
+        let (d, w) = check(None, 0, 1, 60, 1);
+        assert!(d.allowed);
+        assert_eq!(d.reset, 60);
+        let (d, w) = check(Some(w), 59_001, 1, 60, 1);
+        assert!(!d.allowed);
+        assert_eq!(d.reset, 1);
+        let (d, _) = check(Some(w), 60_000, 1, 60, 1);
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 0);
+    }
+
+    #[test]
+    fn a_clock_going_backwards_starts_a_fresh_window() {
+        let (_, w) = check(None, 10_000, 1, 60, 1);
+        let (d, _) = check(Some(w), 5_000, 1, 60, 1);
+        assert!(d.allowed);
+    }
+
+    #[test]
+    fn headers_follow_the_draft_and_agree() {
+        let (d, _) = check(None, 0, 100, 60, 1);
+        let h = headers("user", &d);
+        assert_eq!(h[0], ("RateLimit-Policy", "\"user\";q=100;w=60".to_owned()));
+        assert_eq!(h[1], ("RateLimit", "\"user\";r=99;t=60".to_owned()));
+        assert_eq!(h[3], ("X-RateLimit-Remaining", "99".to_owned()));
+        assert!(!h.iter().any(|(k, _)| *k == "Retry-After"));
+        let refused = Decision {
+            allowed: false,
+            remaining: 0,
+            ..d
+        };
+        assert!(headers("user", &refused).contains(&("Retry-After", "60".to_owned())));
+    }
+
+    #[test]
+    fn quotas_are_exact_and_periodic() {
+        let (ok, q) = consume(None, "2026-11", 2, 1);
+        assert!(ok);
+        let (ok, q) = consume(Some(q), "2026-11", 2, 1);
+        assert!(ok);
+        let (ok, q) = consume(Some(q), "2026-11", 2, 1);
+        assert!(!ok);
+        assert_eq!(q.used, 2);
+        let (ok, q) = consume(Some(q), "2026-12", 2, 1);
+        assert!(ok && q.used == 1);
+        assert_eq!(release(Some(q.clone()), "2026-12", 5).used, 0);
+        let (ok, _) = consume(None, "", 10, 11);
+        assert!(!ok);
+        let (ok, _) = consume(
+            Some(Quota {
+                period: "".into(),
+                used: u64::MAX,
+            }),
+            "",
+            u64::MAX,
+            1,
+        );
+        assert!(!ok);
+    }
+
+    #[test]
+    fn periods() {
+        assert_eq!(month(1_795_464_538_000), "2026-11");
+        assert_eq!(day(1_795_464_538_000), "2026-11-23");
+    }
+
+    #[test]
+    fn overrides_apply_partially_and_reject_unknowns() {
+        let l = Limits::with_overrides(
+            r#"{"free":{"requests_per_minute":5,"documents_per_month":3},"auth_per_minute":2}"#,
+        )
+        .unwrap();
+        assert_eq!(l.free.requests_per_minute, 5);
+        assert_eq!(l.free.documents_per_month, 3);
+        assert_eq!(l.free.jobs_per_day, Limits::default().free.jobs_per_day);
+        assert_eq!(l.auth_per_minute, 2);
+        assert_eq!(Limits::with_overrides("").unwrap(), Limits::default());
+        assert!(Limits::with_overrides(r#"{"free":{"rpm":1}}"#).is_err());
+        assert!(Limits::with_overrides(r#"{"free":{"requests_per_minute":0}}"#).is_err());
+        assert!(Limits::with_overrides("not json").is_err());
+    }
+}

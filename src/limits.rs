@@ -1,0 +1,143 @@
+//! Glue to the exact counters in the `TENANT` Durable Object: rate limits per key and
+//! quotas per organization. The arithmetic is `edge_core::limits`; this only calls the object
+//! and turns its answers into headers and problems.
+
+use crate::http::OrInternal;
+use edge_core::limits::{self, Decision};
+use edge_core::ApiError;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use worker::{Env, Method, Request, RequestInit, Response};
+
+async fn call(
+    env: &Env,
+    object: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Result<Response, ApiError> {
+    let stub = env
+        .durable_object("TENANT")
+        .and_then(|ns| ns.get_by_name(object))
+        .or_internal("TENANT stub")?;
+    let mut init = RequestInit::new();
+    match body {
+        Some(b) => {
+            init.with_method(Method::Post)
+                .with_body(Some(wasm_bindgen::JsValue::from_str(&b.to_string())));
+        }
+        None => {
+            init.with_method(Method::Get);
+        }
+    }
+    let req = Request::new_with_init(&format!("https://tenant.internal{path}"), &init)
+        .or_internal("TENANT request")?;
+    stub.fetch_with_request(req)
+        .await
+        .or_internal("TENANT call")
+}
+
+/// Counts one request for `key` in the object `object` (the organization id, or an auth-limit
+/// subject). Requests counted for an organization also count towards its usage.
+pub async fn hit(
+    env: &Env,
+    object: &str,
+    org_id: Option<&str>,
+    key: &str,
+    limit: u32,
+    window: u32,
+) -> Result<Decision, ApiError> {
+    let body = json!({"org_id": org_id, "key": key, "limit": limit, "window": window, "cost": 1});
+    call(env, object, "/limit", Some(body))
+        .await?
+        .json::<Decision>()
+        .await
+        .or_internal("TENANT limit answer")
+}
+
+/// A refused request: 429 with the headers that say when to come back.
+pub fn refused(policy: &str, d: &Decision, what: &str) -> ApiError {
+    let mut err = ApiError::rate_limited(format!(
+        "Rate limit exceeded: {} requests per {} s {what}. Retry in {} s.",
+        d.limit, d.window, d.reset
+    ))
+    .with_extension("limit", json!(policy));
+    for (k, v) in limits::headers(policy, d) {
+        err = err.with_header(k, v);
+    }
+    err
+}
+
+/// Checks one key and returns the headers for the response (or the 429).
+pub async fn enforce(
+    env: &Env,
+    object: &str,
+    org_id: Option<&str>,
+    policy: &'static str,
+    key: &str,
+    limit: u32,
+    what: &str,
+) -> Result<Vec<(&'static str, String)>, ApiError> {
+    let d = hit(env, object, org_id, key, limit, 60).await?;
+    if d.allowed {
+        Ok(limits::headers(policy, &d))
+    } else {
+        Err(refused(policy, &d, what))
+    }
+}
+
+#[derive(Deserialize)]
+struct QuotaAnswer {
+    allowed: bool,
+    used: u64,
+}
+
+/// Consumes `amount` of quota `kind` for `org_id`; a 429 (or `over_status`) problem naming
+/// the quota if it would be exceeded. Exact under concurrency: the object is single-threaded.
+pub async fn consume(
+    env: &Env,
+    org_id: &str,
+    kind: &'static str,
+    period: &str,
+    limit: u64,
+    amount: u64,
+) -> Result<u64, ApiError> {
+    let body =
+        json!({"org_id": org_id, "kind": kind, "period": period, "limit": limit, "amount": amount});
+    let a: QuotaAnswer = call(env, org_id, "/quota", Some(body))
+        .await?
+        .json()
+        .await
+        .or_internal("TENANT quota answer")?;
+    if a.allowed {
+        Ok(a.used)
+    } else {
+        Err(ApiError::rate_limited(format!(
+            "The {kind} quota of this organization's plan is used up ({} of {limit}).",
+            a.used
+        ))
+        .with_extension("quota", json!(kind))
+        .with_extension("limit", json!(limit))
+        .with_extension("used", json!(a.used)))
+    }
+}
+
+/// Gives back quota (a failed write, a deleted file).
+pub async fn release(
+    env: &Env,
+    org_id: &str,
+    kind: &'static str,
+    period: &str,
+    amount: u64,
+) -> Result<(), ApiError> {
+    let body = json!({"org_id": org_id, "kind": kind, "period": period, "amount": amount});
+    call(env, org_id, "/release", Some(body)).await.map(|_| ())
+}
+
+/// The organization's counters: `{kind: {period, used}}`.
+pub async fn usage(env: &Env, org_id: &str) -> Result<Value, ApiError> {
+    call(env, org_id, "/usage", None)
+        .await?
+        .json::<Value>()
+        .await
+        .or_internal("TENANT usage answer")
+}
