@@ -12,12 +12,17 @@ use worker::Request;
 /// Reads and decodes a JSON body: 415 if it is not JSON, 413 over 1 MiB (before parsing),
 /// 400 with field errors if it does not fit `T` (unknown members included).
 pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+    json::decode(&read_json_bytes(req).await?)
+}
+
+/// The raw bytes of a JSON body (media type and size checked), for handlers that need the
+/// bytes themselves (idempotency fingerprints) before decoding them with `json::decode`.
+pub async fn read_json_bytes(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten();
     if !json::is_json_media_type(content_type.as_deref()) {
         return Err(json::not_json());
     }
-    let bytes = read_limited(req, MAX_JSON_BODY).await?;
-    json::decode(&bytes)
+    read_limited(req, MAX_JSON_BODY).await
 }
 
 /// The whole body, refusing with 413 once it exceeds `limit` bytes.

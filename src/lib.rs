@@ -13,6 +13,7 @@ mod body;
 mod config;
 mod db;
 mod http;
+mod idempotency;
 mod jobs;
 mod limits;
 mod pipeline;

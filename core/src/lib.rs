@@ -6,6 +6,7 @@ pub mod audit;
 pub mod config;
 pub mod cors;
 pub mod encoding;
+pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod json;

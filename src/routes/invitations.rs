@@ -4,7 +4,7 @@
 use super::identity::{Page, UserRow};
 use crate::audit::{self, Actor, Event};
 use crate::auth;
-use crate::body::read_json;
+use crate::body::{read_json, read_json_bytes};
 use crate::db::{self, V};
 use crate::http::{self, ApiResult};
 use crate::pipeline::Ctx;
@@ -86,7 +86,15 @@ struct CreateBody {
 pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
     let access = auth::org_access(&req, cx, cx.param("org")).await?;
     access.require(Action::InvitationsManage)?;
-    let body: CreateBody = read_json(&mut req).await?;
+    let bytes = read_json_bytes(&mut req).await?;
+    crate::idempotency::run(&req, cx, &access, &bytes, || {
+        invite(&req, cx, &access, &bytes)
+    })
+    .await
+}
+
+async fn invite(req: &Request, cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResult {
+    let body: CreateBody = edge_core::json::decode(bytes)?;
     let email = Email::parse(&body.email);
     let role = Role::parse(&body.role);
     let mut errors = Vec::new();
@@ -127,7 +135,7 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
             .target("invitation", &id)
             .details(json!({"email": email.as_str(), "role": role.as_str()})),
     ];
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    audit::write(&db, &auth::audit_origin(req, cx), &events, || {
         Ok(vec![sql!(
             db,
             "INSERT INTO invitations (id, org_id, email, role, invited_by, created_at, expires_at) \

@@ -3,9 +3,10 @@
 
 use super::identity::Page;
 use crate::auth;
-use crate::body::read_json;
+use crate::body::read_json_bytes;
 use crate::db;
 use crate::http::{self, ApiResult};
+use crate::idempotency;
 use crate::jobs::{self, JobRow, NewJob};
 use crate::pipeline::Ctx;
 use crate::platform;
@@ -30,7 +31,15 @@ struct CreateBody {
 pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
     let access = auth::org_access(&req, cx, cx.param("org")).await?;
     access.require(Action::JobsWrite)?;
-    let body: CreateBody = read_json(&mut req).await?;
+    let bytes = read_json_bytes(&mut req).await?;
+    idempotency::run(&req, cx, &access, &bytes, || {
+        create_job(cx, &access, &bytes)
+    })
+    .await
+}
+
+async fn create_job(cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResult {
+    let body: CreateBody = edge_core::json::decode(bytes)?;
     let job = NewJob::parse(&body.job_type, body.payload)?;
     let day = limits::day(platform::now_ms());
     let quota = cx.config.limits.plan(access.plan).jobs_per_day;
