@@ -18,6 +18,7 @@ mod jobs;
 mod limits;
 mod pipeline;
 mod platform;
+mod realtime;
 mod routes;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};

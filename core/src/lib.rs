@@ -5,12 +5,14 @@
 pub mod audit;
 pub mod config;
 pub mod cors;
+pub mod documents;
 pub mod encoding;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;
 pub mod json;
 pub mod limits;
+pub mod openapi;
 pub mod pagination;
 pub mod password;
 pub mod policy;

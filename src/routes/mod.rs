@@ -4,6 +4,7 @@ mod api_keys;
 mod audit_log;
 mod auth;
 mod billing;
+mod documents;
 mod health;
 mod identity;
 mod invitations;
@@ -54,6 +55,18 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::JobsCreate => jobs::create(req, cx).await,
         Route::JobsList => jobs::list(req, cx).await,
         Route::JobGet => jobs::get(req, cx).await,
+        Route::DocumentsList => documents::list(req, cx).await,
+        Route::DocumentsCreate => documents::create(req, cx).await,
+        Route::DocumentGet => documents::get(req, cx).await,
+        Route::DocumentPatch => documents::patch(req, cx).await,
+        Route::DocumentDelete => documents::delete(req, cx).await,
+        Route::DocumentRestore => documents::restore(req, cx).await,
+        Route::DocumentVersions => documents::versions(req, cx).await,
+        Route::DocumentVersion => documents::version(req, cx).await,
+        Route::DocumentShares => documents::shares(req, cx).await,
+        Route::DocumentShare => documents::share(req, cx).await,
+        Route::DocumentUnshare => documents::unshare(req, cx).await,
+        Route::TestRoomEvents => testing::room_events(cx).await,
         Route::TestPanic => testing::panic(),
         Route::TestEcho => testing::echo(req).await,
         Route::TestJobCreate => testing::create_job(req, cx).await,

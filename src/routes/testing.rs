@@ -118,3 +118,11 @@ pub fn bench_jwt(req: &Request, cx: &Ctx) -> ApiResult {
     }
     http::json(200, &serde_json::json!({"n": n, "cached": cached}))
 }
+
+/// The server-side events a room received (`document.updated`, …), oldest first.
+pub async fn room_events(cx: &Ctx) -> ApiResult {
+    let events = crate::realtime::events(&cx.env, cx.param("org"), cx.param("room"))
+        .await
+        .map_err(|e| http::internal("room events", e))?;
+    http::json(200, &events)
+}
