@@ -69,6 +69,9 @@ pub struct Config {
     pub stripe_webhook_secret: Secret,
     /// Stripe price id → plan (`STRIPE_PRICE_PLANS`: `price_a:pro,price_b:enterprise`).
     pub price_plans: Vec<(String, Plan)>,
+    /// Per-tenant request limits on (default); `RATE_LIMITS=off` exists only so the benchmark
+    /// can measure what the limiter costs.
+    pub rate_limits: bool,
 }
 
 impl Config {
@@ -144,6 +147,7 @@ impl Config {
             )?,
             stripe_webhook_secret: Secret::new(required("STRIPE_WEBHOOK_SECRET")?),
             price_plans: parse_price_plans(&get("STRIPE_PRICE_PLANS").unwrap_or_default())?,
+            rate_limits: get("RATE_LIMITS").is_none_or(|v| v.trim() != "off"),
         })
     }
 }

@@ -266,6 +266,9 @@ pub async fn user(req: &Request, cx: &Ctx) -> Result<(String, String), ApiError>
             if live.is_none() {
                 return Err(unauthenticated());
             }
+            if !cx.config.rate_limits {
+                return Ok((user_id, session_id));
+            }
             // Account-level routes (no organization) are limited per user at the free rate.
             let limit = cx.config.limits.free.requests_per_minute;
             let headers = crate::limits::enforce(
