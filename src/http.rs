@@ -54,6 +54,10 @@ pub fn problem(err: &ApiError, request_id: &str) -> Response {
     for (name, value) in err.headers() {
         let _ = headers.set(name, value);
     }
+    // RFC 9110: every 401 names the scheme to use.
+    if err.status == 401 && !headers.has("WWW-Authenticate").unwrap_or(false) {
+        let _ = headers.set("WWW-Authenticate", "Bearer");
+    }
     Response::builder()
         .with_status(err.status)
         .with_headers(headers)

@@ -53,6 +53,13 @@ async fn fetch(req: Request, env: Env, ctx: Context) -> Result<Response> {
     Ok(pipeline::handle(req, env, ctx).await)
 }
 
+#[event(scheduled)]
+async fn scheduled(_event: worker::ScheduledEvent, env: Env, _ctx: worker::ScheduleContext) {
+    if let Err(e) = jobs::sweep::run(&env).await {
+        worker::console_error!("sweep failed: {e}");
+    }
+}
+
 #[event(queue)]
 async fn queue(batch: MessageBatch<serde_json::Value>, env: Env, _ctx: Context) -> Result<()> {
     jobs::consumer::handle_batch(batch, env).await

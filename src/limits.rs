@@ -60,7 +60,7 @@ pub fn refused(policy: &str, d: &Decision, what: &str) -> ApiError {
         "Rate limit exceeded: {} requests per {} s {what}. Retry in {} s.",
         d.limit, d.window, d.reset
     ))
-    .with_extension("limit", json!(policy));
+    .with_extension("policy", json!(policy));
     for (k, v) in limits::headers(policy, d) {
         err = err.with_header(k, v);
     }
@@ -117,7 +117,11 @@ pub async fn consume(
         ))
         .with_extension("quota", json!(kind))
         .with_extension("limit", json!(limit))
-        .with_extension("used", json!(a.used)))
+        .with_extension("used", json!(a.used))
+        .with_header(
+            "Retry-After",
+            limits::seconds_until_period_end(period, crate::platform::now_ms()).to_string(),
+        ))
     }
 }
 

@@ -11,7 +11,8 @@ pub fn object_name(org_id: &str, room: &str) -> String {
     format!("{org_id}/{room}")
 }
 
-async fn send(env: &Env, org_id: &str, room: &str, event: &Value) -> worker::Result<()> {
+/// Sends `event` to the room now (from contexts without a request, such as the consumer).
+pub async fn send(env: &Env, org_id: &str, room: &str, event: &Value) -> worker::Result<()> {
     let stub = env
         .durable_object("ROOM")?
         .get_by_name(&object_name(org_id, room))?;

@@ -94,6 +94,8 @@ pub enum OriginOutcome {
     TimedOut,
     /// The connection failed (DNS, refused, reset…).
     Unreachable(String),
+    /// The destination (or a redirect) is not allowed: a private address, another scheme.
+    Blocked(String),
 }
 
 /// What to do with the job after one delivery.
@@ -128,6 +130,9 @@ pub fn decide(outcome: &OriginOutcome, attempt: u32, policy: RetryPolicy, jitter
         OriginOutcome::Answered(s) if (200..300).contains(s) => return Decision::Succeed,
         OriginOutcome::Answered(s) if (400..500).contains(s) && *s != 408 && *s != 429 => {
             return Decision::Fail(format!("origin answered {s}; not retried"));
+        }
+        OriginOutcome::Blocked(why) => {
+            return Decision::Fail(format!("blocked destination: {why}; not retried"));
         }
         OriginOutcome::Answered(s) => format!("origin answered {s}"),
         OriginOutcome::TimedOut => "origin did not answer in time".to_owned(),
@@ -209,6 +214,12 @@ mod tests {
                 Decision::Dead(_)
             ));
         }
+    }
+
+    #[test]
+    fn blocked_destinations_fail_without_retry() {
+        let d = decide(&OriginOutcome::Blocked("10.0.0.1".into()), 1, POLICY, 0.5);
+        assert!(matches!(d, Decision::Fail(e) if e.contains("blocked")));
     }
 
     #[test]

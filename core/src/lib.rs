@@ -13,6 +13,7 @@ pub mod jobs;
 pub mod json;
 pub mod limits;
 pub mod openapi;
+pub mod outbound;
 pub mod pagination;
 pub mod password;
 pub mod policy;

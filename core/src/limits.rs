@@ -295,6 +295,53 @@ pub fn day(now_ms: i64) -> String {
         .to_string()
 }
 
+/// Seconds until quota period `period` ends (`"YYYY-MM"`, `"YYYY-MM-DD"`); a quota without
+/// period (storage) never resets by itself: one hour, the time to free space and retry.
+pub fn seconds_until_period_end(period: &str, now_ms: i64) -> i64 {
+    use chrono::{Datelike, NaiveDate};
+    let end = match period.len() {
+        7 => NaiveDate::parse_from_str(&format!("{period}-01"), "%Y-%m-%d")
+            .ok()
+            .and_then(|d| {
+                if d.month() == 12 {
+                    NaiveDate::from_ymd_opt(d.year() + 1, 1, 1)
+                } else {
+                    NaiveDate::from_ymd_opt(d.year(), d.month() + 1, 1)
+                }
+            }),
+        10 => NaiveDate::parse_from_str(period, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.succ_opt()),
+        _ => None,
+    };
+    match end.and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        Some(end) => ((end.and_utc().timestamp_millis() - now_ms + 999) / 1000).max(1),
+        None => 3600,
+    }
+}
+
+/// Headers for several limits passed by one request: the structured fields list every
+/// policy; the `X-RateLimit-*` trio (one value each) follows the most restrictive one.
+pub fn combined_headers(decisions: &[(&str, Decision)]) -> Vec<(&'static str, String)> {
+    let Some((tightest, d)) = decisions
+        .iter()
+        .min_by_key(|(_, d)| (d.remaining, std::cmp::Reverse(d.reset)))
+    else {
+        return Vec::new();
+    };
+    let mut h = headers(tightest, d);
+    let join = |f: &dyn Fn(&str, &Decision) -> String| {
+        decisions
+            .iter()
+            .map(|(p, d)| f(p, d))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    h[0].1 = join(&|p, d| format!("\"{p}\";q={};w={}", d.limit, d.window));
+    h[1].1 = join(&|p, d| format!("\"{p}\";r={};t={}", d.remaining, d.reset));
+    h
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -376,6 +423,41 @@ mod tests {
             1,
         );
         assert!(!ok);
+    }
+
+    #[test]
+    fn period_ends() {
+        let now = 1_795_464_538_000; // 2026-11-23T20:08:58Z
+        assert_eq!(seconds_until_period_end("2026-11-23", now), 13_862);
+        assert_eq!(
+            seconds_until_period_end("2026-11", now),
+            7 * 86_400 + 13_862
+        );
+        // One second before 2026-12-01: December's quota resets 31 days later.
+        assert_eq!(
+            seconds_until_period_end("2026-12", 1_796_083_200_000 - 1_000),
+            86_400 * 31 + 1
+        );
+        assert_eq!(seconds_until_period_end("", now), 3600);
+    }
+
+    #[test]
+    fn combined_headers_list_every_policy() {
+        let (a, _) = check(None, 0, 5, 60, 1);
+        let (b, _) = check(
+            Some(Window {
+                start_ms: 0,
+                count: 3,
+            }),
+            0,
+            5,
+            60,
+            1,
+        );
+        let h = combined_headers(&[("auth-ip", a), ("auth-account", b)]);
+        assert_eq!(h[0].1, "\"auth-ip\";q=5;w=60, \"auth-account\";q=5;w=60");
+        assert_eq!(h[1].1, "\"auth-ip\";r=4;t=60, \"auth-account\";r=1;t=60");
+        assert_eq!(h[3], ("X-RateLimit-Remaining", "1".to_owned()));
     }
 
     #[test]

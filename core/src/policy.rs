@@ -125,6 +125,8 @@ pub enum Action {
     RoomsSend,
     JobsRead,
     JobsWrite,
+    /// Call the customer's origin through the authenticated proxy.
+    OriginProxy,
 }
 
 /// Why an action was refused (goes into the 403 problem's detail).
@@ -151,7 +153,7 @@ fn authorize_role(role: Role, action: Action) -> Result<(), Denied> {
     use Role::*;
     match action {
         OrgRead | MembersRead | DocumentsRead | FilesRead | RoomsJoin | JobsRead => Ok(()),
-        DocumentsWrite | FilesWrite | RoomsSend | JobsWrite => {
+        DocumentsWrite | FilesWrite | RoomsSend | JobsWrite | OriginProxy => {
             at_least(role, Member, "viewers have read-only access")
         }
         OrgUpdate | InvitationsManage | ApiKeysManage | AuditRead | UsageRead | DocumentsAdmin => {
@@ -216,7 +218,7 @@ fn authorize_key(scopes: &[Scope], action: Action) -> Result<(), Denied> {
         FilesRead => need(Scope::FilesRead),
         FilesWrite => need(Scope::FilesWrite),
         RoomsJoin | RoomsSend => need(Scope::RoomsJoin),
-        JobsRead | JobsWrite => need(Scope::JobsWrite),
+        JobsRead | JobsWrite | OriginProxy => need(Scope::JobsWrite),
         UsageRead => need(Scope::UsageRead),
         OrgUpdate
         | OrgDelete
@@ -258,6 +260,7 @@ mod tests {
             (FilesWrite, [true, true, true, false]),
             (RoomsSend, [true, true, true, false]),
             (JobsWrite, [true, true, true, false]),
+            (OriginProxy, [true, true, true, false]),
             (OrgUpdate, [true, true, false, false]),
             (InvitationsManage, [true, true, false, false]),
             (ApiKeysManage, [true, true, false, false]),

@@ -53,6 +53,8 @@ pub enum Route {
     DocumentShare,
     DocumentUnshare,
     TestRoomEvents,
+    TestSweep,
+    OriginProxy,
     TestPanic,
     TestEcho,
     TestJobCreate,
@@ -198,7 +200,17 @@ pub const ROUTES: &[RouteDef] = &[
         "/v1/orgs/{org}/documents/{id}/shares/{user}",
         Route::DocumentUnshare,
     ),
+    def("GET", "/v1/orgs/{org}/origin/{path*}", Route::OriginProxy),
+    def("POST", "/v1/orgs/{org}/origin/{path*}", Route::OriginProxy),
+    def("PUT", "/v1/orgs/{org}/origin/{path*}", Route::OriginProxy),
+    def("PATCH", "/v1/orgs/{org}/origin/{path*}", Route::OriginProxy),
+    def(
+        "DELETE",
+        "/v1/orgs/{org}/origin/{path*}",
+        Route::OriginProxy,
+    ),
     test("GET", "/__test/panic", Route::TestPanic),
+    test("POST", "/__test/sweep", Route::TestSweep),
     test(
         "GET",
         "/__test/rooms/{org}/{room}/events",
@@ -272,11 +284,24 @@ fn split(path: &str) -> Vec<&str> {
 
 fn match_pattern(pattern: &'static str, segments: &[&str]) -> Option<Params> {
     let parts: Vec<&'static str> = split(pattern);
-    if parts.len() != segments.len() {
+    // A final `{name*}` takes the rest of the path (zero or more segments), kept encoded.
+    let tail = parts
+        .last()
+        .and_then(|p| p.strip_prefix('{'))
+        .and_then(|p| p.strip_suffix("*}"));
+    let fixed = if tail.is_some() {
+        parts.len() - 1
+    } else {
+        parts.len()
+    };
+    if segments.len() < fixed || (tail.is_none() && segments.len() != fixed) {
         return None;
     }
     let mut params = Vec::new();
-    for (part, seg) in parts.iter().zip(segments) {
+    if let Some(name) = tail {
+        params.push((name, segments[fixed..].join("/")));
+    }
+    for (part, seg) in parts[..fixed].iter().zip(segments) {
         if let Some(name) = part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
             params.push((name, percent_decode(seg)?));
         } else if part != seg {
@@ -361,6 +386,22 @@ mod tests {
         ));
         assert!(matches!(
             resolve("GET", "//health//ready", false),
+            Matched::Found { .. }
+        ));
+    }
+
+    #[test]
+    fn a_tail_parameter_takes_the_rest_of_the_path() {
+        match resolve("PUT", "/v1/orgs/org_1/origin/a/b%20c/d", false) {
+            Matched::Found { route, params, .. } => {
+                assert_eq!(route, Route::OriginProxy);
+                assert_eq!(params.get("path"), Some("a/b%20c/d"));
+                assert_eq!(params.get("org"), Some("org_1"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            resolve("GET", "/v1/orgs/org_1/origin", false),
             Matched::Found { .. }
         ));
     }

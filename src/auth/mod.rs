@@ -336,29 +336,42 @@ pub async fn limit_attempt(req: &Request, cx: &Ctx, email: Option<&str>) -> Resu
         .ok()
         .flatten()
         .unwrap_or_else(|| "unknown".to_owned());
-    let mut headers = crate::limits::enforce(
+    let mut passed = Vec::new();
+    let d = crate::limits::hit(
         &cx.env,
         &format!("auth-ip:{ip}"),
         None,
-        "auth-ip",
         "attempts",
         limit,
-        "from this address",
+        60,
     )
     .await?;
+    if !d.allowed {
+        return Err(crate::limits::refused("auth-ip", &d, "from this address"));
+    }
+    passed.push(("auth-ip", d));
     if let Some(email) = email {
         let subject = edge_core::encoding::hex(&edge_core::signature::sha256(email.as_bytes()));
-        headers = crate::limits::enforce(
+        let d = crate::limits::hit(
             &cx.env,
             &format!("auth-account:{subject}"),
             None,
-            "auth-account",
             "attempts",
             limit,
-            "for this account",
+            60,
         )
         .await?;
+        if !d.allowed {
+            return Err(crate::limits::refused(
+                "auth-account",
+                &d,
+                "for this account",
+            ));
+        }
+        passed.push(("auth-account", d));
     }
-    cx.rate_headers.borrow_mut().extend(headers);
+    cx.rate_headers
+        .borrow_mut()
+        .extend(edge_core::limits::combined_headers(&passed));
     Ok(())
 }

@@ -4,7 +4,7 @@
 
 use super::{origin, repo};
 use crate::{config, platform};
-use edge_core::jobs::{self, Decision, JobMessage, RetryPolicy};
+use edge_core::jobs::{self, Decision, JobMessage, JobType, RetryPolicy};
 use edge_core::ApiError;
 use futures_util::future::join_all;
 use serde_json::json;
@@ -78,15 +78,38 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
         "payload": payload,
     })
     .to_string();
-    let delivery = origin::deliver(
-        &config,
-        &job.job_type,
-        &job.id,
-        job.org_id.as_deref(),
-        job.attempts,
-        &body,
-    )
-    .await;
+    let delivery = if job.job_type == JobType::WebhookDeliver.as_str() {
+        // The webhook's own URL gets the caller's `body` (or the payload), checked and signed.
+        let url = payload["url"].as_str().unwrap_or_default().to_owned();
+        let hook_body = payload
+            .get("body")
+            .cloned()
+            .unwrap_or_else(|| payload.clone())
+            .to_string();
+        let target = origin::Target::Webhook { url: &url };
+        origin::deliver(
+            &config,
+            target,
+            &job.id,
+            job.org_id.as_deref(),
+            job.attempts,
+            &hook_body,
+        )
+        .await
+    } else {
+        let target = origin::Target::Origin {
+            job_type: &job.job_type,
+        };
+        origin::deliver(
+            &config,
+            target,
+            &job.id,
+            job.org_id.as_deref(),
+            job.attempts,
+            &body,
+        )
+        .await
+    };
 
     let policy = RetryPolicy {
         max_retries: config.job_max_retries,
@@ -126,6 +149,20 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
     );
     if matches!(decision, Decision::Dead(_)) {
         send_to_dead_letter(env, &job.id).await;
+    }
+    if let (true, Some(org_id)) = (applied, job.org_id.as_deref()) {
+        let event = json!({
+            "type": "job.updated",
+            "job": {"id": job.id, "type": job.job_type, "status": status, "attempts": job.attempts, "error": error},
+            "ts": now,
+        });
+        if let Err(e) = crate::realtime::send(env, org_id, "jobs", &event).await {
+            log(
+                "job_publish_failed",
+                &m.id(),
+                json!({"error": e.to_string()}),
+            );
+        }
     }
     Ok(ack)
 }

@@ -3,8 +3,9 @@
 //! Decisions (status transitions, retry and backoff) live in `edge_core::jobs`.
 
 pub mod consumer;
-mod origin;
+pub mod origin;
 pub mod repo;
+pub mod sweep;
 
 use crate::http::OrInternal;
 use crate::platform;
@@ -47,6 +48,49 @@ impl NewJob {
             payload: encoded,
         })
     }
+}
+
+/// The per-type rules of the public API: what each job needs in its payload. Webhook targets
+/// must be public destinations (or the configured origin); delivery checks them again, with
+/// every redirect.
+pub fn check_payload(config: &edge_core::config::Config, job: &NewJob) -> Result<(), ApiError> {
+    let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+    let text = |k: &str| payload.get(k).and_then(|v| v.as_str());
+    let mut c = Checks::new();
+    match job.job_type {
+        JobType::Email => {
+            c.check(
+                text("to").is_some_and(|t| edge_core::validate::Email::parse(t).is_ok()),
+                "payload.to",
+                "must be an email address",
+            );
+        }
+        JobType::FileProcess => {
+            c.check(
+                text("file_id").is_some_and(|f| !f.is_empty()),
+                "payload.file_id",
+                "is required",
+            );
+        }
+        JobType::AiGenerate => {
+            c.check(
+                text("prompt").is_some_and(|p| (1..=32_768).contains(&p.chars().count())),
+                "payload.prompt",
+                "must be 1 to 32768 characters",
+            );
+        }
+        JobType::WebhookDeliver => match text("url") {
+            None => {
+                c.check(false, "payload.url", "is required");
+            }
+            Some(url) => {
+                if let Err(why) = origin::allowed(config, url) {
+                    c.check(false, "payload.url", why);
+                }
+            }
+        },
+    }
+    c.finish()
 }
 
 /// Enqueues a job for `org_id` (`None` for account-level work such as verification emails): inserts the `queued` row, then sends the message. If the send

@@ -127,16 +127,11 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
     })
     .await
     .map_err(audit::WriteError::into_api)?;
-    let mut resp = http::json(
+    http::json(
         201,
         &json!({"id": id, "name": name, "scopes": scope_names, "prefix": prefix, "key": secret,
                 "created_at": created, "expires_at": expires_at}),
-    )?;
-    let _ = resp.headers_mut().set(
-        "Location",
-        &format!("/v1/orgs/{}/api-keys/{id}", access.org_id),
-    );
-    Ok(resp)
+    )
 }
 
 pub async fn list(req: Request, cx: &Ctx) -> ApiResult {

@@ -4,6 +4,7 @@
 //! `document.updated` / `document.deleted` published to the room `doc:{id}`.
 
 use super::identity::Page;
+use crate::audit;
 use crate::auth::{self, OrgAccess};
 use crate::body::read_json_bytes;
 use crate::db;
@@ -295,6 +296,10 @@ pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
         if !rules::matches(m, &doc.etag()) {
             return Err(precondition_failed(&doc));
         }
+    }
+    if body.title.is_none() && body.content.is_none() && body.status.is_none() {
+        // Nothing to change: no new version.
+        return Ok(with_doc_headers(http::json(200, &doc.public())?, &doc));
     }
     let expected = if_match.as_ref().map(|_| doc.version);
     let author = actor_id(&access);
@@ -623,19 +628,31 @@ pub async fn share(mut req: Request, cx: &Ctx) -> ApiResult {
         );
     }
     let now = platform::rfc3339(platform::now());
-    db::run(sql!(
-        db,
-        "INSERT INTO document_shares (doc_id, user_id, permission, created_at) VALUES (?1, ?2, ?3, ?4) \
-         ON CONFLICT (doc_id, user_id) DO UPDATE SET permission = excluded.permission",
-        &doc.id,
-        &body.user_id,
-        &permission,
-        &now
-    ))
-    .await?;
+    let events = [audit::Event::new(&access.org_id, "document.shared", access.actor())
+        .target("document", &doc.id)
+        .details(json!({"user_id": body.user_id, "permission": permission}))];
+    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+        Ok(vec![sql!(
+            db,
+            "INSERT INTO document_shares (doc_id, user_id, permission, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (doc_id, user_id) DO UPDATE SET permission = excluded.permission \
+             RETURNING user_id, permission, created_at",
+            &doc.id,
+            &body.user_id,
+            &permission,
+            &now
+        )?])
+    })
+    .await
+    .map_err(audit::WriteError::into_api)?;
+    let stored: Option<Value> = results
+        .first()
+        .and_then(|r| r.results::<Value>().ok())
+        .and_then(|rows| rows.into_iter().next());
+    let created_at = stored.map_or(json!(now), |s| s["created_at"].clone());
     http::json(
         201,
-        &json!({"doc_id": doc.id, "user_id": body.user_id, "permission": permission, "created_at": now}),
+        &json!({"doc_id": doc.id, "user_id": body.user_id, "permission": permission, "created_at": created_at}),
     )
 }
 
@@ -645,15 +662,31 @@ pub async fn unshare(req: Request, cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
     require_edit(&db, &access, &doc).await?;
-    let n = db::run(sql!(
+    let user = cx.param("user");
+    let exists: Option<Value> = db::first(sql!(
         db,
-        "DELETE FROM document_shares WHERE doc_id = ?1 AND user_id = ?2",
+        "SELECT 1 AS one FROM document_shares WHERE doc_id = ?1 AND user_id = ?2",
         &doc.id,
-        cx.param("user")
+        user
     ))
     .await?;
-    if n == 0 {
+    if exists.is_none() {
         return Err(ApiError::not_found("No such share."));
     }
+    let events = [
+        audit::Event::new(&access.org_id, "document.unshared", access.actor())
+            .target("document", &doc.id)
+            .details(json!({"user_id": user})),
+    ];
+    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+        Ok(vec![sql!(
+            db,
+            "DELETE FROM document_shares WHERE doc_id = ?1 AND user_id = ?2",
+            &doc.id,
+            user
+        )?])
+    })
+    .await
+    .map_err(audit::WriteError::into_api)?;
     Ok(http::empty(204))
 }

@@ -176,16 +176,11 @@ async fn invite(req: &Request, cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8])
     cx.ctx
         .wait_until(async move { jobs::send_email(&env, Some(&org_id), payload).await });
 
-    let mut resp = http::json(
+    http::json(
         201,
         &json!({"id": id, "email": email.as_str(), "role": role.as_str(), "status": "pending",
                 "expires_at": rfc3339_of(expires), "created_at": platform::rfc3339(now)}),
-    )?;
-    let _ = resp.headers_mut().set(
-        "Location",
-        &format!("/v1/orgs/{}/invitations/{id}", access.org_id),
-    );
-    Ok(resp)
+    )
 }
 
 pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
@@ -229,7 +224,12 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
     ))
     .await?
     .ok_or_else(not_found)?;
-    if row.revoked_at.is_none() && row.accepted_at.is_none() {
+    if row.accepted_at.is_some() {
+        return Err(ApiError::conflict(
+            "This invitation was already accepted; remove the member instead.",
+        ));
+    }
+    if row.revoked_at.is_none() {
         let events = [
             Event::new(&access.org_id, "invitation.revoked", access.actor())
                 .target("invitation", id),

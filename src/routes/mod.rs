@@ -11,6 +11,7 @@ mod invitations;
 mod jobs;
 mod me;
 mod orgs;
+mod proxy;
 mod testing;
 
 use crate::http::ApiResult;
@@ -23,6 +24,7 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::Health => health::live(),
         Route::HealthReady => health::ready(cx).await,
         Route::Jwks => auth::jwks(cx),
+        Route::OpenApi => openapi(),
         Route::Signup => auth::signup(req, cx).await,
         Route::Login => auth::login(req, cx).await,
         Route::Refresh => auth::refresh(req, cx).await,
@@ -67,6 +69,8 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::DocumentShare => documents::share(req, cx).await,
         Route::DocumentUnshare => documents::unshare(req, cx).await,
         Route::TestRoomEvents => testing::room_events(cx).await,
+        Route::OriginProxy => proxy::forward(req, cx).await,
+        Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),
         Route::TestPanic => testing::panic(),
         Route::TestEcho => testing::echo(req).await,
         Route::TestJobCreate => testing::create_job(req, cx).await,
@@ -74,4 +78,17 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::TestBenchHash => testing::bench_hash(&req, cx),
         Route::TestBenchJwt => testing::bench_jwt(&req, cx),
     }
+}
+
+/// The OpenAPI 3.1 document (kept in step with the route table by a test in `edge-core`).
+fn openapi() -> ApiResult {
+    let mut resp = worker::Response::from_bytes(edge_core::openapi::DOCUMENT.as_bytes().to_vec())
+        .map_err(|e| crate::http::internal("openapi", e))?;
+    let _ = resp
+        .headers_mut()
+        .set("Content-Type", "application/json; charset=utf-8");
+    let _ = resp
+        .headers_mut()
+        .set("Cache-Control", "public, max-age=300");
+    Ok(resp)
 }

@@ -1,0 +1,76 @@
+//! The periodic sweep (cron, every minute): no job stays `running` or `queued` forever.
+//! A `running` job whose lease ran out (its consumer died mid-delivery) goes back to `queued`
+//! and its message is sent again; a `queued` job untouched for longer than any retry delay
+//! (its message was lost) is sent again. Duplicate messages are harmless: the claim in
+//! `repo::claim` lets only one delivery run. Expired idempotency records are removed.
+
+use crate::db;
+use crate::platform;
+use crate::sql;
+use edge_core::jobs::JobMessage;
+use edge_core::ApiError;
+use serde::Deserialize;
+use serde_json::json;
+use worker::Env;
+
+#[derive(Deserialize)]
+struct Id {
+    id: String,
+}
+
+pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
+    let config = crate::config::load(env).map_err(|e| crate::http::internal("config", e))?;
+    let db = db::database(env)?;
+    let now = platform::now();
+    let now_ms = now.timestamp_millis();
+    let stamp = platform::rfc3339(now);
+
+    let expired: Vec<Id> = db::all(sql!(
+        db,
+        "UPDATE jobs SET status = 'queued', lease_until = NULL, updated_at = ?2, \
+         error = COALESCE(error, 'delivery interrupted; requeued') \
+         WHERE status = 'running' AND lease_until < ?1 RETURNING id",
+        now_ms,
+        &stamp
+    ))
+    .await?;
+
+    let quiet_for = i64::from(config.job_retry_max_seconds) + 600;
+    let threshold = platform::rfc3339(now - chrono::Duration::seconds(quiet_for));
+    let lost: Vec<Id> = db::all(sql!(
+        db,
+        "UPDATE jobs SET updated_at = ?2 WHERE id IN \
+         (SELECT id FROM jobs WHERE status = 'queued' AND updated_at < ?1 LIMIT 100) RETURNING id",
+        &threshold,
+        &stamp
+    ))
+    .await?;
+
+    let queue = env
+        .queue("JOBS")
+        .map_err(|e| crate::http::internal("JOBS binding", e))?;
+    let mut resent = 0;
+    for job in expired.iter().chain(&lost) {
+        if queue
+            .send(&JobMessage {
+                job_id: job.id.clone(),
+            })
+            .await
+            .is_ok()
+        {
+            resent += 1;
+        }
+    }
+    let purged = db::run(sql!(
+        db,
+        "DELETE FROM idempotency_keys WHERE expires_at < ?1",
+        now.timestamp()
+    ))
+    .await?;
+    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged});
+    worker::console_log!(
+        "{}",
+        json!({"level": "info", "msg": "sweep", "report": report})
+    );
+    Ok(report)
+}

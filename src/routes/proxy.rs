@@ -1,0 +1,152 @@
+//! `ANY /v1/orgs/{org}/origin/{path…}`: heavy synchronous work proxied to the customer's
+//! origin. The caller's identity travels as signed headers (`X-Org-Id`, `X-User-Id` or
+//! `X-Api-Key-Id`, `X-Request-Id`, `X-Signature` over method, path and body); the caller's own
+//! credential, cookies and hop-by-hop headers never do. The answer streams back as it comes;
+//! an origin slower than `ORIGIN_TIMEOUT_MS` is a 504.
+//!
+//! The request body is buffered (up to 10 MiB) because the signature covers it; larger
+//! bodies belong in a file upload or a job.
+
+use crate::auth::{self, Credential};
+use crate::body::read_limited;
+use crate::http::ApiResult;
+use crate::pipeline::Ctx;
+use crate::platform;
+use edge_core::policy::Action;
+use edge_core::{signature, ApiError};
+use futures_util::future::{select, Either};
+use std::time::Duration;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
+
+const MAX_BODY: usize = 10 * 1024 * 1024;
+
+/// Request headers never forwarded: hop-by-hop (RFC 9110 §7.6.1), the caller's credentials,
+/// and what the edge itself sets.
+const DROP_REQUEST: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "authorization",
+    "cookie",
+    "content-length",
+    "x-org-id",
+    "x-user-id",
+    "x-api-key-id",
+    "x-signature",
+    "x-request-id",
+    "cf-connecting-ip",
+    "cf-ipcountry",
+    "cf-ray",
+    "cf-visitor",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+/// Response headers not passed back (hop-by-hop; the edge sets its own security headers).
+const DROP_RESPONSE: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "set-cookie",
+    "content-length",
+];
+
+pub async fn forward(mut req: Request, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+    access.require(Action::OriginProxy)?;
+    let method = req.method();
+    let query = req.url().ok().and_then(|u| u.query().map(str::to_owned));
+    let path = format!(
+        "/{}{}",
+        cx.param("path"),
+        query.map(|q| format!("?{q}")).unwrap_or_default()
+    );
+    let body = match method {
+        Method::Get | Method::Head => Vec::new(),
+        _ => read_limited(&mut req, MAX_BODY).await?,
+    };
+
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        if !DROP_REQUEST.contains(&name.to_ascii_lowercase().as_str()) {
+            let _ = headers.append(&name, &value);
+        }
+    }
+    let t = platform::now_ms() / 1000;
+    let sig = signature::sign(
+        cx.config.origin_secret.as_bytes(),
+        t,
+        &[method.as_ref().as_bytes(), path.as_bytes(), &body],
+    );
+    let set = |k: &str, v: &str| {
+        headers
+            .set(k, v)
+            .map_err(|e| crate::http::internal("proxy header", e))
+    };
+    set("X-Org-Id", &access.org_id)?;
+    match &access.credential {
+        Credential::User { user_id, .. } => set("X-User-Id", user_id)?,
+        Credential::ApiKey(k) => set("X-Api-Key-Id", &k.id)?,
+    }
+    if let Some(role) = access.role {
+        set("X-User-Role", role.as_str())?;
+    }
+    set("X-Request-Id", &cx.request_id)?;
+    set("X-Signature", &sig)?;
+
+    let mut init = RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers);
+    if !body.is_empty() {
+        init.with_body(Some(js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let target = format!("{}{path}", cx.config.origin_url);
+    let upstream = Request::new_with_init(&target, &init)
+        .map_err(|e| crate::http::internal("proxy request", e))?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let call = async move { Fetch::Request(upstream).send_with_signal(&signal).await };
+    let timeout = Delay::from(Duration::from_millis(cx.config.origin_timeout_ms as u64));
+    let resp = match select(Box::pin(call), timeout).await {
+        Either::Left((Ok(resp), _)) => resp,
+        Either::Left((Err(e), _)) => {
+            let _ = crate::http::internal("proxy to origin", e);
+            return Err(ApiError::new(
+                502,
+                "bad_gateway",
+                "Bad gateway",
+                "The origin could not be reached.",
+            ));
+        }
+        Either::Right(_) => {
+            controller.abort();
+            return Err(ApiError::gateway_timeout(format!(
+                "The origin did not answer within {} ms.",
+                cx.config.origin_timeout_ms
+            )));
+        }
+    };
+    // Re-wrap: a fetched response's headers are immutable, and ours must add the edge's own.
+    let status = resp.status_code();
+    let out_headers = Headers::new();
+    for (name, value) in resp.headers().entries() {
+        if !DROP_RESPONSE.contains(&name.to_ascii_lowercase().as_str()) {
+            let _ = out_headers.append(&name, &value);
+        }
+    }
+    let (_, body) = resp.into_parts();
+    Ok(Response::builder()
+        .with_status(status)
+        .with_headers(out_headers)
+        .body(body))
+}
