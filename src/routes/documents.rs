@@ -628,9 +628,11 @@ pub async fn share(mut req: Request, cx: &Ctx) -> ApiResult {
         );
     }
     let now = platform::rfc3339(platform::now());
-    let events = [audit::Event::new(&access.org_id, "document.shared", access.actor())
-        .target("document", &doc.id)
-        .details(json!({"user_id": body.user_id, "permission": permission}))];
+    let events = [
+        audit::Event::new(&access.org_id, "document.shared", access.actor())
+            .target("document", &doc.id)
+            .details(json!({"user_id": body.user_id, "permission": permission})),
+    ];
     let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
         Ok(vec![sql!(
             db,
