@@ -9,6 +9,7 @@
 //! its `async fn name(s: &Suite)` tests as `trial!(name)` (or `trial!(exclusive name)` for a
 //! test that must run alone), added to [`all_trials`]. Each test makes its own data.
 
+mod documents;
 mod foundation;
 mod support;
 
@@ -16,7 +17,10 @@ use libtest_mimic::{Arguments, Trial};
 use std::process::ExitCode;
 
 fn all_trials() -> Vec<Trial> {
-    [foundation::trials()].into_iter().flatten().collect()
+    [foundation::trials(), documents::trials()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn main() -> ExitCode {
