@@ -49,13 +49,23 @@ pub fn etag(doc_id: &str, version: i64) -> String {
     format!("\"{doc_id}.v{version}\"")
 }
 
-/// Whether an `If-Match` / `If-None-Match` header value matches `current` (`*`, or any of a
-/// comma-separated list; weak tags never match strongly).
+/// `If-Match`: strong comparison (RFC 9110 §13.1.1) — `*`, or one of a comma-separated list
+/// equal to `current`; a weak tag never matches.
 pub fn matches(header: &str, current: &str) -> bool {
     header
         .split(',')
         .map(str::trim)
         .any(|t| t == "*" || t == current)
+}
+
+/// `If-None-Match`: weak comparison (RFC 9110 §13.1.2) — `W/` prefixes are ignored, which
+/// matters behind Cloudflare, where compression turns strong tags into weak ones.
+pub fn matches_weak(header: &str, current: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let current = bare(current);
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || bare(t) == current)
 }
 
 /// A user's search text as an FTS5 query: words only, each a quoted term, all required. FTS5
@@ -100,6 +110,14 @@ mod tests {
         assert!(matches("\"x\", \"doc_1.v3\"", &t));
         assert!(!matches("W/\"doc_1.v3\"", &t));
         assert!(!matches("\"doc_1.v2\"", &t));
+        assert!(matches_weak("W/\"doc_1.v3\"", &t));
+        assert!(matches_weak("\"x\", W/\"doc_1.v3\"", &t));
+        assert!(matches_weak("*", &t));
+        assert!(!matches_weak("W/\"doc_1.v2\"", &t));
+        assert!(matches_weak("W/\"doc_1.v3\"", &t));
+        assert!(matches_weak("\"x\", W/\"doc_1.v3\"", &t));
+        assert!(matches_weak("*", &t));
+        assert!(!matches_weak("W/\"doc_1.v2\"", &t));
     }
 
     #[test]

@@ -272,7 +272,7 @@ pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
     if let Some(inm) = req.headers().get("If-None-Match").ok().flatten() {
-        if rules::matches(&inm, &doc.etag()) {
+        if rules::matches_weak(&inm, &doc.etag()) {
             return Ok(with_doc_headers(http::empty(304), &doc));
         }
     }
@@ -377,7 +377,7 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
     require_edit(&db, &access, &doc).await?;
     let now = platform::rfc3339(platform::now());
-    db::run(sql!(
+    let changed = db::run(sql!(
         db,
         "UPDATE documents SET deleted_at = ?3 WHERE id = ?1 AND org_id = ?2 AND deleted_at IS NULL",
         &doc.id,
@@ -385,12 +385,15 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
         &now
     ))
     .await?;
-    realtime::publish(
-        cx,
-        &access.org_id,
-        format!("doc:{}", doc.id),
-        doc_event("document.deleted", &doc, &actor_id(&access)),
-    );
+    // Of concurrent deletes, only the one that deleted announces it.
+    if changed > 0 {
+        realtime::publish(
+            cx,
+            &access.org_id,
+            format!("doc:{}", doc.id),
+            doc_event("document.deleted", &doc, &actor_id(&access)),
+        );
+    }
     Ok(http::empty(204))
 }
 
@@ -400,6 +403,10 @@ pub async fn restore(req: Request, cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     let doc = load(&db, &access.org_id, cx.param("id")).await?;
     require_edit(&db, &access, &doc).await?;
+    if doc.deleted_at.is_none() {
+        // Not deleted: nothing to restore, nothing to announce.
+        return Ok(with_doc_headers(http::json(200, &doc.public())?, &doc));
+    }
     db::run(sql!(
         db,
         "UPDATE documents SET deleted_at = NULL WHERE id = ?1 AND org_id = ?2",
