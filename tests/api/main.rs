@@ -11,13 +11,14 @@
 
 mod documents;
 mod foundation;
+mod limits;
 mod support;
 
 use libtest_mimic::{Arguments, Trial};
 use std::process::ExitCode;
 
 fn all_trials() -> Vec<Trial> {
-    [foundation::trials(), documents::trials()]
+    [foundation::trials(), documents::trials(), limits::trials()]
         .into_iter()
         .flatten()
         .collect()
