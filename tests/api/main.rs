@@ -11,6 +11,7 @@
 
 mod documents;
 mod foundation;
+mod identity;
 mod limits;
 mod support;
 
@@ -18,10 +19,15 @@ use libtest_mimic::{Arguments, Trial};
 use std::process::ExitCode;
 
 fn all_trials() -> Vec<Trial> {
-    [foundation::trials(), documents::trials(), limits::trials()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        foundation::trials(),
+        documents::trials(),
+        identity::trials(),
+        limits::trials(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn main() -> ExitCode {
