@@ -12,6 +12,7 @@
 mod documents;
 mod foundation;
 mod identity;
+mod jobs;
 mod limits;
 mod support;
 
@@ -23,6 +24,7 @@ fn all_trials() -> Vec<Trial> {
         foundation::trials(),
         documents::trials(),
         identity::trials(),
+        jobs::trials(),
         limits::trials(),
     ]
     .into_iter()

@@ -23,11 +23,27 @@ pub enum Answer {
     Json(u16, Value),
     /// Waits this many milliseconds, then answers (past the worker's timeout, to test it).
     Slow(u64, Box<Answer>),
+    /// Answers like the inner answer, with these extra response headers.
+    Headers(Vec<(String, String)>, Box<Answer>),
 }
 
 impl Answer {
     pub fn slow(ms: u64, then: Answer) -> Answer {
         Answer::Slow(ms, Box::new(then))
+    }
+
+    /// `then` with the extra response headers `headers`.
+    pub fn with_headers(headers: &[(&str, &str)], then: Answer) -> Answer {
+        let headers = headers
+            .iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect();
+        Answer::Headers(headers, Box::new(then))
+    }
+
+    /// A `status` redirect (e.g. 302) to `location`, empty body.
+    pub fn redirect(status: u16, location: &str) -> Answer {
+        Answer::with_headers(&[("location", location)], Answer::Status(status))
     }
 }
 

@@ -72,18 +72,31 @@ fn test_key(headers: &[(String, String)], body: &[u8]) -> Option<String> {
 }
 
 async fn respond(mut answer: Answer) -> Response<Full<Bytes>> {
-    while let Answer::Slow(ms, then) = answer {
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        answer = *then;
+    let mut extra = Vec::new();
+    loop {
+        match answer {
+            Answer::Slow(ms, then) => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                answer = *then;
+            }
+            Answer::Headers(headers, then) => {
+                extra.extend(headers);
+                answer = *then;
+            }
+            _ => break,
+        }
     }
     let (status, body, json) = match answer {
         Answer::Status(s) => (s, Bytes::new(), false),
         Answer::Json(s, v) => (s, Bytes::from(v.to_string()), true),
-        Answer::Slow(..) => unreachable!("unwrapped above"),
+        Answer::Slow(..) | Answer::Headers(..) => unreachable!("unwrapped above"),
     };
     let mut resp = Response::builder().status(status);
     if json {
         resp = resp.header("content-type", "application/json");
+    }
+    for (name, value) in extra {
+        resp = resp.header(name, value);
     }
     resp.body(Full::new(body))
         .expect("a valid scripted response")

@@ -1,0 +1,25 @@
+//! The public jobs API (`/v1/orgs/{org}/jobs…`), job delivery to the origin and its retries,
+//! duplicate deliveries, `job.updated` room events, `webhook.deliver` outbound safety, and the
+//! origin proxy (`/v1/orgs/{org}/origin/{path…}`).
+
+mod api;
+mod delivery;
+mod kit;
+mod proxy;
+mod sweep;
+mod webhook;
+
+use libtest_mimic::Trial;
+
+pub fn trials() -> Vec<Trial> {
+    [
+        api::trials(),
+        delivery::trials(),
+        sweep::trials(),
+        webhook::trials(),
+        proxy::trials(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}

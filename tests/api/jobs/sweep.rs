@@ -1,0 +1,110 @@
+//! Duplicate delivery does not run a job twice: the stuck-job sweep (`POST /__test/sweep`)
+//! called while jobs are queued and running re-sends nothing that would reach the origin a
+//! second time, and the rows stay consistent.
+
+use super::kit::{
+    assert_signed, create, get_job, payload, signup, wait_final, JOB_DEADLINE, SETTLE,
+};
+use crate::support::{trial, Suite};
+use edge_tests::{random, Answer, SendExt};
+use futures_util::future::join_all;
+use libtest_mimic::Trial;
+use serde_json::json;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial!(sweeping_right_after_create_delivers_once),
+        trial!(sweeping_during_retries_keeps_one_request_per_attempt),
+    ]
+}
+
+async fn sweep(s: &Suite) {
+    let r = s.api.post_json("/__test/sweep", &json!({})).reply().await;
+    r.expect_status(200);
+    let report = r.json();
+    assert!(report["messages_sent"].is_u64(), "sweep report: {report}");
+}
+
+async fn sweeping_right_after_create_delivers_once(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let by = owner.on(&s.api);
+    let org = &owner.org_id;
+    let mut jobs = Vec::new();
+    for n in 0..4 {
+        let key = random::unique("jobs-sweep");
+        // A delivery that takes a while (within the 2 s timeout), so sweeps hit it running.
+        s.origin.script(
+            &key,
+            vec![Answer::slow(800, Answer::Json(200, json!({"n": n})))],
+        );
+        let job = create(&by, org, "ai.generate", payload(s, "ai.generate", &key)).await;
+        sweep(s).await;
+        jobs.push((key, job["id"].as_str().unwrap().to_owned()));
+    }
+    for _ in 0..5 {
+        join_all((0..3).map(|_| sweep(s))).await;
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for (_, id) in &jobs {
+        let done = wait_final(&by, org, id, JOB_DEADLINE).await;
+        assert_eq!(done["status"], "succeeded", "{done}");
+        assert_eq!(done["attempts"], 1, "{done}");
+    }
+    sweep(s).await;
+    tokio::time::sleep(SETTLE).await;
+    for (key, id) in &jobs {
+        let seen = s.origin.requests_for(key);
+        assert_eq!(
+            seen.len(),
+            1,
+            "job {id} reached the origin {} times",
+            seen.len()
+        );
+        assert_eq!(seen[0].header("x-attempt"), Some("1"));
+        assert_signed(s.worker.env_value("ORIGIN_SECRET"), &seen[0]);
+        let row = get_job(&by, org, id).await;
+        assert_eq!(
+            (row["status"].as_str(), row["attempts"].as_u64()),
+            (Some("succeeded"), Some(1)),
+            "{row}"
+        );
+    }
+}
+
+async fn sweeping_during_retries_keeps_one_request_per_attempt(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let by = owner.on(&s.api);
+    let org = &owner.org_id;
+    let key = random::unique("jobs-sweep-retry");
+    s.origin.script(
+        &key,
+        vec![
+            Answer::slow(500, Answer::Status(500)),
+            Answer::slow(500, Answer::Status(503)),
+            Answer::slow(500, Answer::Json(200, json!({"done": true}))),
+        ],
+    );
+    let job = create(&by, org, "file.process", payload(s, "file.process", &key)).await;
+    let id = job["id"].as_str().unwrap();
+    let sweeping = async {
+        for _ in 0..15 {
+            sweep(s).await;
+            tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        }
+    };
+    let (done, ()) = tokio::join!(wait_final(&by, org, id, JOB_DEADLINE), sweeping);
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 3, "{done}");
+    sweep(s).await;
+    tokio::time::sleep(SETTLE).await;
+    let attempts: Vec<String> = s
+        .origin
+        .requests_for(&key)
+        .iter()
+        .map(|d| d.header("x-attempt").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(attempts, ["1", "2", "3"], "one origin request per attempt");
+    let row = get_job(&by, org, id).await;
+    assert_eq!(row["attempts"], 3, "{row}");
+    assert_eq!(row["result"], json!({"done": true}), "{row}");
+}
