@@ -6,7 +6,7 @@ use super::kit::{
     assert_signed, create, get_job, payload, signup, wait_final, JOB_DEADLINE, SETTLE,
 };
 use crate::support::{trial, Suite};
-use edge_tests::{random, Answer, SendExt};
+use edge_tests::{random, Answer, SendExt, WorkerOptions};
 use futures_util::future::join_all;
 use libtest_mimic::Trial;
 use serde_json::json;
@@ -15,11 +15,16 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial!(sweeping_right_after_create_delivers_once),
         trial!(sweeping_during_retries_keeps_one_request_per_attempt),
+        trial!(a_running_job_whose_worker_died_is_resent_after_its_lease),
     ]
 }
 
 async fn sweep(s: &Suite) {
-    let r = s.api.post_json("/__test/sweep", &json!({})).reply().await;
+    sweep_on(&s.api).await;
+}
+
+async fn sweep_on(api: &edge_tests::Api) {
+    let r = api.post_json("/__test/sweep", &json!({})).reply().await;
     r.expect_status(200);
     let report = r.json();
     assert!(report["messages_sent"].is_u64(), "sweep report: {report}");
@@ -107,4 +112,65 @@ async fn sweeping_during_retries_keeps_one_request_per_attempt(s: &Suite) {
     let row = get_job(&by, org, id).await;
     assert_eq!(row["attempts"], 3, "{row}");
     assert_eq!(row["result"], json!({"done": true}), "{row}");
+}
+
+async fn a_running_job_whose_worker_died_is_resent_after_its_lease(s: &Suite) {
+    // A long origin timeout, so the worker is surely killed mid-delivery; the lease is the
+    // timeout plus 30 s.
+    let worker = s
+        .private_worker(WorkerOptions::new().var("ORIGIN_TIMEOUT_MS", "8000"))
+        .await;
+    let owner = signup(&worker.api()).await;
+    let org = owner.org_id.clone();
+    let key = random::unique("jobs-lease");
+    s.origin.script(
+        &key,
+        vec![
+            Answer::slow(60_000, Answer::Json(200, json!({"first": true}))),
+            Answer::Json(200, json!({"second": true})),
+        ],
+    );
+    let job = create(
+        &owner.on(&worker.api()),
+        &org,
+        "ai.generate",
+        payload(s, "ai.generate", &key),
+    )
+    .await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    s.origin.wait_for(&key, 1, JOB_DEADLINE).await;
+    // The consumer dies while the origin is still working on attempt 1.
+    worker
+        .restart()
+        .await
+        .unwrap_or_else(|e| panic!("restart: {e}"));
+    let api = worker.api();
+    let by = owner.on(&api);
+    let row = get_job(&by, &org, &id).await;
+    assert_eq!(row["status"], "running", "after the restart: {row}");
+    assert_eq!(row["attempts"], 1, "{row}");
+    // Once the lease runs out, the sweep hands the job back to the queue.
+    edge_tests::eventually(
+        "the second attempt after the lease ran out",
+        std::time::Duration::from_secs(75),
+        || async {
+            sweep_on(&api).await;
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            (s.origin.requests_for(&key).len() >= 2).then_some(())
+        },
+    )
+    .await;
+    let done = wait_final(&by, &org, &id, JOB_DEADLINE).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 2, "{done}");
+    assert_eq!(done["result"], json!({"second": true}), "{done}");
+    sweep_on(&api).await;
+    tokio::time::sleep(SETTLE).await;
+    let attempts: Vec<String> = s
+        .origin
+        .requests_for(&key)
+        .iter()
+        .map(|d| d.header("x-attempt").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(attempts, ["1", "2"], "one origin request per attempt");
 }
