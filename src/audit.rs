@@ -88,6 +88,10 @@ pub struct Origin {
     pub request_id: String,
 }
 
+/// Attempts at appending before giving up with a 409 (with jittered backoff between them,
+/// this covers dozens of simultaneous writers to one organization).
+const MAX_ATTEMPTS: u32 = 40;
+
 #[derive(Deserialize)]
 struct Head {
     seq: i64,
@@ -105,7 +109,14 @@ pub async fn write<F>(
 where
     F: Fn() -> Result<Vec<D1PreparedStatement>, ApiError>,
 {
-    for _ in 0..6 {
+    for attempt in 0..MAX_ATTEMPTS {
+        if attempt > 0 {
+            // Concurrent writers to one organization take turns: back off with jitter so
+            // they do not collide again in lockstep.
+            let ceiling = 5.0 + 20.0 * f64::from(attempt.min(10));
+            let wait = (ceiling * platform::unit_random()) as u64 + 1;
+            worker::Delay::from(std::time::Duration::from_millis(wait)).await;
+        }
         let mut stmts = build().map_err(WriteError::Api)?;
         let n = stmts.len();
         stmts.extend(entries(db, origin, events).await.map_err(WriteError::Api)?);
