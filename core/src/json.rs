@@ -105,11 +105,14 @@ fn join(path: &str, name: &str) -> String {
 }
 
 fn humanize(text: &str) -> String {
-    text.replace("invalid type: ", "expected ")
-        .replace(", expected", " but got")
-        .chars()
-        .take(200)
-        .collect()
+    // serde says "invalid type: map, expected a string"; clients read "expected a string but
+    // got map".
+    let reworded = ["invalid type: ", "invalid value: ", "invalid length "]
+        .iter()
+        .find_map(|p| text.strip_prefix(p))
+        .and_then(|rest| rest.split_once(", expected "))
+        .map(|(got, expected)| format!("expected {expected} but got {got}"));
+    reworded.unwrap_or_else(|| text.to_owned()).chars().take(200).collect()
 }
 
 /// Collects field errors of a typed request, then yields one `validation_failed`.
