@@ -112,7 +112,11 @@ fn humanize(text: &str) -> String {
         .find_map(|p| text.strip_prefix(p))
         .and_then(|rest| rest.split_once(", expected "))
         .map(|(got, expected)| format!("expected {expected} but got {got}"));
-    reworded.unwrap_or_else(|| text.to_owned()).chars().take(200).collect()
+    reworded
+        .unwrap_or_else(|| text.to_owned())
+        .chars()
+        .take(200)
+        .collect()
 }
 
 /// Collects field errors of a typed request, then yields one `validation_failed`.
