@@ -20,6 +20,7 @@ mod pipeline;
 mod platform;
 mod realtime;
 mod routes;
+mod storage;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 

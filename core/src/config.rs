@@ -72,6 +72,8 @@ pub struct Config {
     /// Per-tenant request limits on (default); `RATE_LIMITS=off` exists only so the benchmark
     /// can measure what the limiter costs.
     pub rate_limits: bool,
+    /// The cap on one file, whatever the plan (`MAX_UPLOAD_BYTES`, default 100 MiB).
+    pub max_upload_bytes: u64,
 }
 
 impl Config {
@@ -148,6 +150,13 @@ impl Config {
             stripe_webhook_secret: Secret::new(required("STRIPE_WEBHOOK_SECRET")?),
             price_plans: parse_price_plans(&get("STRIPE_PRICE_PLANS").unwrap_or_default())?,
             rate_limits: get("RATE_LIMITS").is_none_or(|v| v.trim() != "off"),
+            max_upload_bytes: match get("MAX_UPLOAD_BYTES") {
+                None => crate::files::DEFAULT_MAX_UPLOAD_BYTES,
+                Some(v) => v.trim().parse().map_err(|_| ConfigError {
+                    variable: "MAX_UPLOAD_BYTES",
+                    problem: "must be a number of bytes".into(),
+                })?,
+            },
         })
     }
 }

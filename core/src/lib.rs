@@ -7,6 +7,7 @@ pub mod config;
 pub mod cors;
 pub mod documents;
 pub mod encoding;
+pub mod files;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;

@@ -75,9 +75,11 @@ impl ApiError {
         forbidden => 403, "forbidden", "Forbidden";
         not_found => 404, "not_found", "Not found";
         conflict => 409, "conflict", "Conflict";
+        length_required => 411, "length_required", "Length required";
         precondition_failed => 412, "precondition_failed", "Precondition failed";
         payload_too_large => 413, "payload_too_large", "Payload too large";
         unsupported_media_type => 415, "unsupported_media_type", "Unsupported media type";
+        range_not_satisfiable => 416, "range_not_satisfiable", "Range not satisfiable";
         idempotency_key_reused => 422, "idempotency_key_reused", "Idempotency key reused";
         rate_limited => 429, "rate_limited", "Too many requests";
         internal => 500, "internal", "Internal server error";

@@ -65,6 +65,14 @@ impl OrgAccess {
         }
     }
 
+    /// The id that owns what this caller creates: the user, or the API key.
+    pub fn actor_id(&self) -> String {
+        match &self.credential {
+            Credential::User { user_id, .. } => user_id.clone(),
+            Credential::ApiKey(k) => k.id.clone(),
+        }
+    }
+
     pub fn actor(&self) -> crate::audit::Actor {
         match &self.credential {
             Credential::User { user_id, .. } => crate::audit::Actor::user(user_id),

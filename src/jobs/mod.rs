@@ -96,6 +96,39 @@ pub fn check_payload(config: &edge_core::config::Config, job: &NewJob) -> Result
 /// Enqueues a job for `org_id` (`None` for account-level work such as verification emails): inserts the `queued` row, then sends the message. If the send
 /// fails the row is removed again, so a job exists exactly when its message does (a crash
 /// between the two leaves a `queued` row, which the stuck-job sweep re-sends).
+/// A queued job row, not yet written: for a caller that inserts it in its own batch
+/// (`repo::insert_stmt`) and then calls [`send`].
+pub fn prepare(org_id: Option<&str>, job: NewJob) -> JobRow {
+    let now = platform::rfc3339(platform::now());
+    JobRow {
+        id: platform::new_id(IdKind::Job),
+        org_id: org_id.map(str::to_owned),
+        job_type: job.job_type.as_str().to_owned(),
+        status: JobStatus::Queued.as_str().to_owned(),
+        payload: job.payload,
+        attempts: 0,
+        result: None,
+        error: None,
+        created_at: now.clone(),
+        updated_at: now,
+    }
+}
+
+/// Sends the message of a job whose row is already written. A failure is logged, not
+/// returned: the row stays `queued` and the sweep sends it again.
+pub async fn send(env: &Env, row: &JobRow) {
+    let message = JobMessage {
+        job_id: row.id.clone(),
+    };
+    let sent = match env.queue("JOBS") {
+        Ok(queue) => queue.send(&message).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = sent {
+        let _ = crate::http::internal("send job message (the sweep will resend)", e);
+    }
+}
+
 pub async fn enqueue(env: &Env, org_id: Option<&str>, job: NewJob) -> Result<JobRow, ApiError> {
     let db = env.d1("DB").or_internal("D1 binding")?;
     let queue = env.queue("JOBS").or_internal("JOBS binding")?;

@@ -2,7 +2,8 @@
 //! A `running` job whose lease ran out (its consumer died mid-delivery) goes back to `queued`
 //! and its message is sent again; a `queued` job untouched for longer than any retry delay
 //! (its message was lost) is sent again. Duplicate messages are harmless: the claim in
-//! `repo::claim` lets only one delivery run. Expired idempotency records are removed.
+//! `repo::claim` lets only one delivery run. Expired idempotency records are removed. Abandoned uploads
+//! and unfinished file deletions are cleaned up (`routes::files::sweep`).
 
 use crate::db;
 use crate::platform;
@@ -67,7 +68,8 @@ pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
         now.timestamp()
     ))
     .await?;
-    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged});
+    let files_removed = crate::routes::files::sweep(env).await?;
+    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed});
     worker::console_log!(
         "{}",
         json!({"level": "info", "msg": "sweep", "report": report})

@@ -5,6 +5,7 @@ mod audit_log;
 mod auth;
 mod billing;
 mod documents;
+pub mod files;
 mod health;
 mod identity;
 mod invitations;
@@ -68,6 +69,20 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::DocumentShares => documents::shares(req, cx).await,
         Route::DocumentShare => documents::share(req, cx).await,
         Route::DocumentUnshare => documents::unshare(req, cx).await,
+        Route::FilesUpload => files::upload(req, cx).await,
+        Route::FilesList => files::list(req, cx).await,
+        Route::FileUploadUrl => files::create_upload_url(req, cx).await,
+        Route::FileMultipartCreate => files::multipart_create(req, cx).await,
+        Route::FileMultipartGet => files::multipart_get(req, cx).await,
+        Route::FileMultipartAbort => files::multipart_abort(req, cx).await,
+        Route::FileMultipartPart => files::multipart_part(req, cx).await,
+        Route::FileMultipartComplete => files::multipart_complete(req, cx).await,
+        Route::FileGet => files::get(req, cx).await,
+        Route::FileDelete => files::delete(req, cx).await,
+        Route::FileContent => files::content(req, cx).await,
+        Route::FileSignedUpload => files::signed_upload(req, cx).await,
+        Route::FileDownloadUrl => files::download_url(req, cx).await,
+        Route::TestFileObjects => testing::file_objects(req, cx).await,
         Route::TestRoomEvents => testing::room_events(cx).await,
         Route::OriginProxy => proxy::forward(req, cx).await,
         Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),

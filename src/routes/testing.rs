@@ -126,3 +126,53 @@ pub async fn room_events(cx: &Ctx) -> ApiResult {
         .map_err(|e| http::internal("room events", e))?;
     http::json(200, &events)
 }
+
+/// `GET /__test/files/{org}`: every R2 object under `orgs/{org}/` and every file row of the
+/// organization in any state, so the suite can prove that a refused upload left nothing.
+pub async fn file_objects(_req: Request, cx: &Ctx) -> ApiResult {
+    let org = cx.param("org");
+    let bucket = crate::storage::bucket(&cx.env)?;
+    let listed = bucket
+        .list()
+        .prefix(format!("orgs/{org}/"))
+        .execute()
+        .await
+        .or_internal("R2 list")?;
+    let objects: Vec<serde_json::Value> = listed
+        .objects()
+        .iter()
+        .map(|o| serde_json::json!({"key": o.key(), "size": o.size()}))
+        .collect();
+    #[derive(Deserialize, Serialize)]
+    struct Row {
+        id: String,
+        status: String,
+        size: i64,
+    }
+    let db = crate::db::database(&cx.env)?;
+    let rows: Vec<Row> = crate::db::all(crate::sql!(
+        db,
+        "SELECT id, status, size FROM files WHERE org_id = ?1 ORDER BY created_at",
+        org
+    ))
+    .await?;
+    // Every key in the bucket, to prove no object ever lands outside `orgs/{org_id}/`.
+    let all = bucket.list().execute().await.or_internal("R2 list")?;
+    let outside: Vec<String> = all
+        .objects()
+        .iter()
+        .map(|o| o.key())
+        .filter(|k| {
+            let mut parts = k.split('/');
+            !(parts.next() == Some("orgs")
+                && parts.next().is_some_and(|o| ids::is_id(IdKind::Org, o))
+                && parts.next() == Some("files")
+                && parts.next().is_some_and(|f| ids::is_id(IdKind::File, f))
+                && parts.next().is_none())
+        })
+        .collect();
+    http::json(
+        200,
+        &serde_json::json!({"objects": objects, "rows": rows, "keys_outside_orgs": outside}),
+    )
+}

@@ -10,6 +10,7 @@
 //! test that must run alone), added to [`all_trials`]. Each test makes its own data.
 
 mod documents;
+mod files;
 mod foundation;
 mod identity;
 mod jobs;
@@ -23,6 +24,7 @@ fn all_trials() -> Vec<Trial> {
     [
         foundation::trials(),
         documents::trials(),
+        files::trials(),
         identity::trials(),
         jobs::trials(),
         limits::trials(),
