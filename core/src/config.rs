@@ -74,6 +74,10 @@ pub struct Config {
     pub rate_limits: bool,
     /// The cap on one file, whatever the plan (`MAX_UPLOAD_BYTES`, default 100 MiB).
     pub max_upload_bytes: u64,
+    /// How long signed URLs live (`SIGNED_URL_TTL_SECONDS`, default 600, at most 900).
+    pub signed_url_ttl_seconds: i64,
+    /// How long a multipart upload may stay open (`MULTIPART_TTL_SECONDS`, default 24 h).
+    pub multipart_ttl_seconds: i64,
 }
 
 impl Config {
@@ -157,6 +161,18 @@ impl Config {
                     problem: "must be a number of bytes".into(),
                 })?,
             },
+            signed_url_ttl_seconds: i64::from(number(
+                "SIGNED_URL_TTL_SECONDS",
+                crate::files::SIGNED_URL_TTL_S as u32,
+                crate::files::SIGNED_URL_MAX_TTL_S as u32,
+            )?)
+            .max(1),
+            multipart_ttl_seconds: i64::from(number(
+                "MULTIPART_TTL_SECONDS",
+                crate::files::MULTIPART_TTL_S as u32,
+                30 * 86_400,
+            )?)
+            .max(1),
         })
     }
 }

@@ -300,8 +300,11 @@ async fn store(
 ) -> Result<String, ApiError> {
     let bucket = storage::bucket(&cx.env)?;
     let key = file.key()?;
-    let incoming = Incoming::new(req, file.size());
-    match incoming.put(&bucket, &key, &file.content_type).await {
+    let stored = match Incoming::new(req, file.size()) {
+        Ok(incoming) => incoming.put(&bucket, &key, &file.content_type).await,
+        Err(e) => Err(e),
+    };
+    match stored {
         Ok(sha) => Ok(sha),
         Err(e) => {
             storage::delete(&bucket, &key).await;
@@ -424,10 +427,10 @@ pub async fn create_upload_url(mut req: Request, cx: &Ctx) -> ApiResult {
         &body.content_type,
         body.size,
         "pending",
-        rules::SIGNED_URL_TTL_S,
+        cx.config.signed_url_ttl_seconds,
     )
     .await?;
-    let expires = platform::now_ms() / 1000 + rules::SIGNED_URL_TTL_S;
+    let expires = platform::now_ms() / 1000 + cx.config.signed_url_ttl_seconds;
     let path = content_path(&access.org_id, &file.id);
     let grant = Grant {
         method: "PUT",
@@ -687,7 +690,7 @@ pub async fn download_url(req: Request, cx: &Ctx) -> ApiResult {
     access.require(Action::FilesRead)?;
     let db = db::database(&cx.env)?;
     let file = load(&db, &access.org_id, cx.param("id"), "ready").await?;
-    let expires = platform::now_ms() / 1000 + rules::SIGNED_URL_TTL_S;
+    let expires = platform::now_ms() / 1000 + cx.config.signed_url_ttl_seconds;
     let path = content_path(&access.org_id, &file.id);
     let signature = Grant {
         method: "GET",
@@ -800,7 +803,7 @@ pub async fn multipart_create(mut req: Request, cx: &Ctx) -> ApiResult {
         &body.content_type,
         body.size,
         "pending",
-        rules::MULTIPART_TTL_S,
+        cx.config.multipart_ttl_seconds,
     )
     .await?;
     let bucket = storage::bucket(&cx.env)?;
@@ -861,7 +864,7 @@ pub async fn multipart_get(req: Request, cx: &Ctx) -> ApiResult {
 }
 
 /// `PUT /v1/orgs/{org}/files/multipart/{upload}/parts/{n}`: one part, streamed.
-pub async fn multipart_part(mut req: Request, cx: &Ctx) -> ApiResult {
+pub async fn multipart_part(req: Request, cx: &Ctx) -> ApiResult {
     let (_, db, file) = open_upload(&req, cx).await?;
     let part_size = file
         .part_size
@@ -882,7 +885,7 @@ pub async fn multipart_part(mut req: Request, cx: &Ctx) -> ApiResult {
     }
     let (key, upload_id) = upload_key_and_id(&file)?;
     let bucket = storage::bucket(&cx.env)?;
-    let etag = Incoming::new(&mut req, length)
+    let etag = Incoming::new(&req, length)?
         .put_part(&bucket, &key, &upload_id, n as u16)
         .await?;
     let now = platform::rfc3339(platform::now());
@@ -982,11 +985,13 @@ pub async fn multipart_complete(req: Request, cx: &Ctx) -> ApiResult {
 /// `DELETE /v1/orgs/{org}/files/multipart/{upload}`: aborts the upload and frees its storage.
 pub async fn multipart_abort(req: Request, cx: &Ctx) -> ApiResult {
     let (_, db, file) = open_upload(&req, cx).await?;
-    abort(&cx.env, &db, &file).await?;
+    if !abort(&cx.env, &db, &file).await? {
+        return Err(ApiError::not_found("No such multipart upload."));
+    }
     Ok(http::empty(204))
 }
 
-async fn abort(env: &Env, db: &D1Database, file: &FileRow) -> Result<(), ApiError> {
+async fn abort(env: &Env, db: &D1Database, file: &FileRow) -> Result<bool, ApiError> {
     let bucket = storage::bucket(env)?;
     if let Ok((key, upload_id)) = upload_key_and_id(file) {
         if let Ok(upload) = bucket.resume_multipart_upload(&key, &upload_id) {
@@ -995,7 +1000,7 @@ async fn abort(env: &Env, db: &D1Database, file: &FileRow) -> Result<(), ApiErro
             }
         }
     }
-    purge(env, db, &file.id, &file.status).await.map(|_| ())
+    purge(env, db, &file.id, &file.status).await
 }
 
 /// The sweep: abandoned uploads (expired `pending`, `uploading`, `multipart` rows) and
@@ -1019,7 +1024,11 @@ pub async fn sweep(env: &Env) -> Result<u32, ApiError> {
     for file in rows {
         let key = file.key()?;
         match file.status.as_str() {
-            "multipart" => abort(env, &db, &file).await?,
+            "multipart" => {
+                if abort(env, &db, &file).await? {
+                    removed += 1;
+                }
+            }
             _ => {
                 if storage::delete(&bucket, &key).await
                     && purge(env, &db, &file.id, &file.status).await?

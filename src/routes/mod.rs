@@ -83,6 +83,8 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::FileSignedUpload => files::signed_upload(req, cx).await,
         Route::FileDownloadUrl => files::download_url(req, cx).await,
         Route::TestFileObjects => testing::file_objects(req, cx).await,
+        Route::TestR2Put => testing::r2_put(req, cx).await,
+        Route::TestR2Get => testing::r2_get(cx).await,
         Route::TestRoomEvents => testing::room_events(cx).await,
         Route::OriginProxy => proxy::forward(req, cx).await,
         Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),

@@ -176,3 +176,42 @@ pub async fn file_objects(_req: Request, cx: &Ctx) -> ApiResult {
         &serde_json::json!({"objects": objects, "rows": rows, "keys_outside_orgs": outside}),
     )
 }
+
+/// `PUT /__test/r2/{key}`: the request body handed to R2 as it is (no Rust in the byte path),
+/// the plain-R2 baseline of the upload benchmark.
+pub async fn r2_put(req: Request, cx: &Ctx) -> ApiResult {
+    use worker::wasm_bindgen::JsCast;
+    let bucket = crate::storage::bucket(&cx.env)?;
+    let key = format!("bench/{}", cx.param("key"));
+    let body = req
+        .inner()
+        .body()
+        .map(JsValue::from)
+        .unwrap_or(JsValue::NULL);
+    let put: js_sys::Function = js_sys::Reflect::get(bucket.as_ref(), &"put".into())
+        .and_then(|f| f.dyn_into())
+        .map_err(|e| http::internal("R2 put", format!("{e:?}")))?;
+    let promise = put
+        .call2(bucket.as_ref(), &JsValue::from(key.as_str()), &body)
+        .map_err(|e| http::internal("R2 put", format!("{e:?}")))?;
+    worker::wasm_bindgen_futures::JsFuture::from(js_sys::Promise::from(promise))
+        .await
+        .map_err(|e| http::internal("R2 put", format!("{e:?}")))?;
+    Ok(http::empty(204))
+}
+
+/// `GET /__test/r2/{key}`: the object's body as R2 gives it.
+pub async fn r2_get(cx: &Ctx) -> ApiResult {
+    let bucket = crate::storage::bucket(&cx.env)?;
+    let object = bucket
+        .get(format!("bench/{}", cx.param("key")))
+        .execute()
+        .await
+        .or_internal("R2 get")?
+        .ok_or_else(|| ApiError::not_found("No such object."))?;
+    let body = object
+        .body()
+        .ok_or_else(|| ApiError::not_found("No body."))?;
+    worker::Response::from_body(body.response_body().or_internal("R2 body")?)
+        .or_internal("response")
+}

@@ -3,6 +3,7 @@
 //! the test route `/__test/files/{org}`), signed upload and download URLs, tenancy on every
 //! route, object keys that no name can move, storage usage, and the `file.process` job.
 
+mod cleanup;
 mod kit;
 mod refusals;
 mod signed;
@@ -17,6 +18,7 @@ pub fn trials() -> Vec<Trial> {
         refusals::trials(),
         signed::trials(),
         tenancy::trials(),
+        cleanup::trials(),
     ]
     .into_iter()
     .flatten()

@@ -106,6 +106,10 @@ async fn refused_uploads_leave_nothing_behind(s: &Suite) {
     // A body that ends before its Content-Length: refused, and the partial object, the row
     // and the reserved storage are all gone.
     let answer = short_body(&worker.base_url(), &url, &a.access, 500, 200).await;
+    eprintln!(
+        "short body answer: {}",
+        answer.lines().next().unwrap_or_default()
+    );
     assert!(
         answer.is_empty() || answer.starts_with("HTTP/1.1 4") || answer.starts_with("HTTP/1.1 5"),
         "a short body was accepted: {answer}"
