@@ -3,7 +3,7 @@
 //! and turns its answers into headers and problems.
 
 use crate::http::OrInternal;
-use edge_core::limits::{self, Decision};
+use edge_core::limits::{self, Counted, Decision};
 use edge_core::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -52,6 +52,31 @@ pub async fn hit(
         .json::<Decision>()
         .await
         .or_internal("TENANT limit answer")
+}
+
+/// Counts one request for `key` in the organization's object without a limit (the caller
+/// decides with the limit it learns in parallel: [`Counted::decide`]), and one request of
+/// the organization's usage, which [`refund_request`] takes back if the request is refused.
+pub async fn count(env: &Env, org_id: &str, key: &str, window: u32) -> Result<Counted, ApiError> {
+    let body = json!({"key": key, "window": window, "cost": 1, "usage_of": org_id});
+    call(env, org_id, "/count", Some(body))
+        .await?
+        .json::<Counted>()
+        .await
+        .or_internal("TENANT count answer")
+}
+
+/// Takes back the usage [`count`] recorded for a request that was then refused (not a
+/// member, a revoked session, over the limit).
+pub async fn refund_request(env: &Env, org_id: &str) -> Result<(), ApiError> {
+    call(
+        env,
+        org_id,
+        "/requests",
+        Some(json!({"org_id": org_id, "amount": -1})),
+    )
+    .await
+    .map(|_| ())
 }
 
 /// A refused request: 429 with the headers that say when to come back.

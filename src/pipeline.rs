@@ -8,6 +8,7 @@ use edge_core::ids::IdKind;
 use edge_core::router::{self, Matched};
 use edge_core::{cors, request_id, ApiError};
 use std::rc::Rc;
+use worker::wasm_bindgen_futures;
 use worker::{Context, Env, Method, Request, Response};
 
 /// What a handler gets besides the request.
@@ -19,12 +20,30 @@ pub struct Ctx {
     pub params: router::Params,
     /// Rate-limit headers of the limits this request passed, added to the response.
     pub rate_headers: std::cell::RefCell<Vec<(&'static str, String)>>,
+    /// Work started for this request that runs alongside the handler and is finished before
+    /// the response leaves (e.g. counting the request towards usage).
+    pending: std::cell::RefCell<Vec<futures_util::future::RemoteHandle<()>>>,
 }
 
 impl Ctx {
     /// A path parameter the route pattern guarantees.
     pub fn param(&self, name: &str) -> &str {
         self.params.get(name).unwrap_or_default()
+    }
+
+    /// Starts `work` now, concurrently with the rest of the request; it is awaited before the
+    /// response is sent (or earlier, by [`Ctx::settle`]).
+    pub fn alongside(&self, work: impl std::future::Future<Output = ()> + 'static) {
+        use futures_util::FutureExt;
+        let (task, handle) = work.remote_handle();
+        wasm_bindgen_futures::spawn_local(task);
+        self.pending.borrow_mut().push(handle);
+    }
+
+    /// Waits for the work started with [`Ctx::alongside`].
+    pub async fn settle(&self) {
+        let pending = std::mem::take(&mut *self.pending.borrow_mut());
+        futures_util::future::join_all(pending).await;
     }
 
     /// A query parameter (first occurrence), percent-decoded.
@@ -121,8 +140,10 @@ async fn dispatch(
             return ("unmatched", Err(err), Vec::new());
         }
     };
-    if let Err(e) = flood_filter(&req, &env, pattern).await {
-        return (pattern, Err(e), Vec::new());
+    if !crate::auth::has_verified_token(&req, &config) {
+        if let Err(e) = flood_filter(&req, &env, pattern).await {
+            return (pattern, Err(e), Vec::new());
+        }
     }
     let cx = Ctx {
         env,
@@ -131,13 +152,17 @@ async fn dispatch(
         request_id: request_id.to_owned(),
         params,
         rate_headers: Default::default(),
+        pending: Default::default(),
     };
     let result = routes::dispatch(route, req, &cx).await;
+    cx.settle().await;
     (pattern, result, cx.rate_headers.take())
 }
 
 /// The coarse per-IP filter (the runtime's rate-limit binding) in front of the exact
-/// per-tenant limits. Health probes are exempt so monitors never trip it.
+/// per-tenant limits, for every request without a verified access token (those are limited
+/// exactly per user; unauthenticated requests, API keys and bad tokens pass the filter before
+/// any D1 read). Health probes are exempt so monitors never trip it.
 async fn flood_filter(req: &Request, env: &Env, pattern: &str) -> Result<(), ApiError> {
     if pattern.starts_with("/health") {
         return Ok(());

@@ -217,6 +217,53 @@ pub fn check(
     (decision, w)
 }
 
+/// One request counted in its key's window before the limit is known: every request counts,
+/// allowed or not, so the caller can decide later with [`Counted::decide`] and still be exact
+/// (the object hands out each count once: of N + k concurrent requests exactly the N whose
+/// count is within the limit pass). Used where the limit (the organization's plan) arrives
+/// from D1 in parallel with the count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counted {
+    /// This request's position in the window, from 1.
+    pub count: u32,
+    /// Seconds until the window ends (at least 1 while it runs).
+    pub reset: u32,
+    pub window: u32,
+}
+
+impl Counted {
+    /// The decision for a key limited to `limit` requests per window.
+    pub fn decide(&self, limit: u32) -> Decision {
+        Decision {
+            allowed: self.count <= limit,
+            limit,
+            remaining: limit.saturating_sub(self.count),
+            reset: self.reset,
+            window: self.window,
+        }
+    }
+}
+
+/// Counts one request of `cost` in the window of `window_s` seconds, whatever the limit.
+pub fn count(state: Option<Window>, now_ms: i64, window_s: u32, cost: u32) -> (Counted, Window) {
+    let window_ms = i64::from(window_s) * 1000;
+    let mut w = match state {
+        Some(w) if now_ms >= w.start_ms && now_ms < w.start_ms + window_ms => w,
+        _ => Window {
+            start_ms: now_ms,
+            count: 0,
+        },
+    };
+    w.count = w.count.saturating_add(cost);
+    let left_ms = (w.start_ms + window_ms - now_ms).max(0);
+    let counted = Counted {
+        count: w.count,
+        reset: ((left_ms + 999) / 1000).max(1) as u32,
+        window: window_s,
+    };
+    (counted, w)
+}
+
 /// The rate-limit response headers: draft-ietf-httpapi-ratelimit-headers (`RateLimit-Policy`,
 /// `RateLimit`, structured fields) and the widespread `X-RateLimit-*` trio, plus `Retry-After`
 /// when refused. `X-RateLimit-Reset` is in seconds from now, like the draft's `t`.
@@ -374,6 +421,34 @@ mod tests {
         let (d, _) = check(Some(w), 60_000, 1, 60, 1);
         assert!(d.allowed);
         assert_eq!(d.remaining, 0);
+    }
+
+    #[test]
+    fn counting_first_deciding_later_is_exact() {
+        // 7 requests race for a limit of 5: each gets its own count, exactly 5 pass, and the
+        // refused ones see nothing left.
+        let mut state = None;
+        let mut allowed = 0;
+        for i in 0..7 {
+            let (c, w) = count(state, 1_000 + i, 60, 1);
+            state = Some(w);
+            let d = c.decide(5);
+            assert_eq!(c.count, i as u32 + 1);
+            if d.allowed {
+                allowed += 1;
+            } else {
+                assert_eq!(d.remaining, 0);
+            }
+        }
+        assert_eq!(allowed, 5);
+        // The same counts under another plan's limit.
+        let (c, _) = count(state, 2_000, 60, 1);
+        assert!(c.decide(100).allowed);
+        assert_eq!(c.decide(100).remaining, 92);
+        // A new window starts from one.
+        let (c, _) = count(state, 61_000, 60, 1);
+        assert_eq!((c.count, c.reset), (1, 60));
+        assert!(c.decide(1).allowed);
     }
 
     #[test]

@@ -5,14 +5,20 @@
 //!
 //! Internal protocol (JSON over `fetch`, called only by the worker):
 //! - `POST /limit`   `{org_id?, key, limit, window, cost}` → [`Decision`]
+//! - `POST /count`   `{key, window, cost}` → [`Counted`]: counted whatever the limit, which the
+//!   caller applies (the per-user limiter objects `rl:user:{id}`, asked in parallel with the
+//!   D1 read that yields the organization's plan)
+//! - `POST /requests` `{org_id}` → `{used}`: one authenticated request of the organization
 //! - `POST /quota`   `{org_id?, kind, period, limit, amount}` → `{allowed, used, limit}`
 //! - `POST /release` `{org_id?, kind, period, amount}` → `{used}`
 //! - `GET /usage` → `{kind: {period, used}}`
 
 use crate::internal;
-use edge_core::limits::{self, Decision, Quota, Window};
+use edge_core::limits::{self, Counted, Decision, Quota, Window};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
 use worker::{
     durable_object, wasm_bindgen, DurableObject, Env, Method, Request, Response, Result,
     SqlStorage, State,
@@ -25,6 +31,39 @@ const FLUSH_EVERY_MS: i64 = 60_000;
 pub struct Tenant {
     state: State,
     env: Env,
+    /// An alarm is known to be set (saves a storage read per counted request).
+    alarm_set: Cell<bool>,
+    /// The organization id is known to be stored.
+    org_known: Cell<bool>,
+    /// Write-through caches of the `windows` and `quotas` tables. The object is their only
+    /// writer and runs one request at a time, so they never disagree with storage; they save
+    /// a read per counted request. Empty after a restart, filled from storage on first use.
+    windows: RefCell<HashMap<String, Window>>,
+    quotas: RefCell<HashMap<String, Quota>>,
+}
+
+#[derive(Deserialize)]
+struct CountReq {
+    key: String,
+    window: u32,
+    #[serde(default = "one")]
+    cost: u32,
+    /// Also count one request towards this organization's usage (the caller refunds it with
+    /// `/requests` `amount: -1` if the request turns out refused).
+    #[serde(default)]
+    usage_of: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct RequestsReq {
+    org_id: String,
+    /// 1 to count, -1 to refund one counted by `/count`.
+    #[serde(default = "one_i")]
+    amount: i64,
+}
+
+fn one_i() -> i64 {
+    1
 }
 
 #[derive(Deserialize)]
@@ -75,7 +114,14 @@ impl DurableObject for Tenant {
             // Idempotent DDL; a failure here surfaces on the first query instead.
             let _ = sql.exec(ddl, None);
         }
-        Self { state, env }
+        Self {
+            state,
+            env,
+            alarm_set: Cell::new(false),
+            org_known: Cell::new(false),
+            windows: RefCell::default(),
+            quotas: RefCell::default(),
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -90,25 +136,42 @@ impl DurableObject for Tenant {
                 self.remember_org(&sql, r.org_id.as_deref())?;
                 let d = self.limit(&sql, &r, now_ms)?;
                 if d.allowed && r.org_id.is_some() {
-                    self.count_request(&sql, now_ms).await?;
+                    self.count_requests(&sql, now_ms, 1).await?;
                 }
                 Response::from_json(&d)
+            }
+            (Method::Post, "/count") => {
+                let r: CountReq = req.json().await?;
+                let state = self.window(&sql, &r.key)?;
+                let (counted, w) = limits::count(state, now_ms, r.window, r.cost);
+                self.store_window(&sql, &r.key, w, state.is_none(), now_ms)?;
+                if let Some(org) = r.usage_of.as_deref() {
+                    self.remember_org(&sql, Some(org))?;
+                    self.count_requests(&sql, now_ms, 1).await?;
+                }
+                Response::from_json::<Counted>(&counted)
+            }
+            (Method::Post, "/requests") => {
+                let r: RequestsReq = req.json().await?;
+                self.remember_org(&sql, Some(&r.org_id))?;
+                self.count_requests(&sql, now_ms, r.amount).await?;
+                Response::from_json(&json!({"counted": r.amount}))
             }
             (Method::Post, "/quota") => {
                 let r: QuotaReq = req.json().await?;
                 self.remember_org(&sql, r.org_id.as_deref())?;
                 let (allowed, q) =
-                    limits::consume(quota(&sql, &r.kind)?, &r.period, r.limit, r.amount);
+                    limits::consume(self.quota(&sql, &r.kind)?, &r.period, r.limit, r.amount);
                 if allowed {
-                    put_quota(&sql, &r.kind, &q)?;
+                    self.put_quota(&sql, &r.kind, q.clone())?;
                     self.schedule_flush().await?;
                 }
                 Response::from_json(&json!({"allowed": allowed, "used": q.used, "limit": r.limit}))
             }
             (Method::Post, "/release") => {
                 let r: QuotaReq = req.json().await?;
-                let q = limits::release(quota(&sql, &r.kind)?, &r.period, r.amount);
-                put_quota(&sql, &r.kind, &q)?;
+                let q = limits::release(self.quota(&sql, &r.kind)?, &r.period, r.amount);
+                self.put_quota(&sql, &r.kind, q.clone())?;
                 self.schedule_flush().await?;
                 Response::from_json(&json!({"used": q.used}))
             }
@@ -127,6 +190,8 @@ impl DurableObject for Tenant {
     }
 
     async fn alarm(&self) -> Result<Response> {
+        // The alarm that is running is spent: the next counted change schedules another.
+        self.alarm_set.set(false);
         self.flush_usage().await?;
         Response::ok("flushed")
     }
@@ -134,46 +199,104 @@ impl DurableObject for Tenant {
 
 impl Tenant {
     fn limit(&self, sql: &SqlStorage, r: &LimitReq, now_ms: i64) -> Result<Decision> {
+        let state = self.window(sql, &r.key)?;
+        let (decision, w) = limits::check(state, now_ms, r.limit, r.window, r.cost);
+        self.store_window(sql, &r.key, w, state.is_none(), now_ms)?;
+        Ok(decision)
+    }
+
+    /// Every allowed authenticated request counts towards the month's `requests` usage
+    /// (`amount` -1 refunds one counted for a request that was then refused).
+    async fn count_requests(&self, sql: &SqlStorage, now_ms: i64, amount: i64) -> Result<()> {
+        let period = limits::month(now_ms);
+        let current = self.quota(sql, "requests")?;
+        let q = if amount >= 0 {
+            limits::consume(current, &period, u64::MAX, amount as u64).1
+        } else {
+            limits::release(current, &period, amount.unsigned_abs())
+        };
+        self.put_quota(sql, "requests", q)?;
+        self.schedule_flush().await
+    }
+
+    fn window(&self, sql: &SqlStorage, key: &str) -> Result<Option<Window>> {
+        if let Some(w) = self.windows.borrow().get(key) {
+            return Ok(Some(*w));
+        }
         let rows: Vec<WindowRow> = sql
             .exec(
                 "SELECT start_ms, count FROM windows WHERE key = ?",
-                vec![r.key.as_str().into()],
+                vec![key.into()],
             )?
             .to_array()?;
-        let state = rows.first().map(|w| Window {
+        Ok(rows.first().map(|w| Window {
             start_ms: w.start_ms,
             count: w.count.max(0) as u32,
-        });
-        let (decision, w) = limits::check(state, now_ms, r.limit, r.window, r.cost);
+        }))
+    }
+
+    fn store_window(
+        &self,
+        sql: &SqlStorage,
+        key: &str,
+        w: Window,
+        new_key: bool,
+        now_ms: i64,
+    ) -> Result<()> {
         sql.exec(
             "INSERT INTO windows (key, start_ms, count) VALUES (?, ?, ?) \
              ON CONFLICT (key) DO UPDATE SET start_ms = excluded.start_ms, count = excluded.count",
-            vec![
-                r.key.as_str().into(),
-                w.start_ms.into(),
-                i64::from(w.count).into(),
-            ],
+            vec![key.into(), w.start_ms.into(), i64::from(w.count).into()],
         )?;
-        if state.is_none() {
+        let mut cache = self.windows.borrow_mut();
+        if new_key {
             // A new key: drop windows that ended over an hour ago so the table stays small.
             sql.exec(
                 "DELETE FROM windows WHERE start_ms < ?",
                 vec![(now_ms - 3_600_000).into()],
             )?;
+            cache.retain(|_, w| w.start_ms >= now_ms - 3_600_000);
         }
-        Ok(decision)
+        cache.insert(key.to_owned(), w);
+        Ok(())
     }
 
-    /// Every allowed authenticated request counts towards the month's `requests` usage.
-    async fn count_request(&self, sql: &SqlStorage, now_ms: i64) -> Result<()> {
-        let period = limits::month(now_ms);
-        let (_, q) = limits::consume(quota(sql, "requests")?, &period, u64::MAX, 1);
-        put_quota(sql, "requests", &q)?;
-        self.schedule_flush().await
+    fn quota(&self, sql: &SqlStorage, kind: &str) -> Result<Option<Quota>> {
+        if let Some(q) = self.quotas.borrow().get(kind) {
+            return Ok(Some(q.clone()));
+        }
+        let rows: Vec<QuotaRow> = sql
+            .exec(
+                "SELECT kind, period, used FROM quotas WHERE kind = ?",
+                vec![kind.into()],
+            )?
+            .to_array()?;
+        Ok(rows.into_iter().next().map(|r| Quota {
+            period: r.period,
+            used: r.used.max(0) as u64,
+        }))
+    }
+
+    fn put_quota(&self, sql: &SqlStorage, kind: &str, q: Quota) -> Result<()> {
+        sql.exec(
+            "INSERT INTO quotas (kind, period, used) VALUES (?, ?, ?) \
+             ON CONFLICT (kind) DO UPDATE SET period = excluded.period, used = excluded.used",
+            vec![
+                kind.into(),
+                q.period.as_str().into(),
+                (q.used.min(i64::MAX as u64) as i64).into(),
+            ],
+        )?;
+        self.quotas.borrow_mut().insert(kind.to_owned(), q);
+        Ok(())
     }
 
     fn remember_org(&self, sql: &SqlStorage, org_id: Option<&str>) -> Result<()> {
+        if self.org_known.get() {
+            return Ok(());
+        }
         if let Some(org) = org_id {
+            self.org_known.set(true);
             sql.exec(
                 "INSERT INTO meta (k, v) VALUES ('org_id', ?) ON CONFLICT (k) DO NOTHING",
                 vec![org.into()],
@@ -183,10 +306,14 @@ impl Tenant {
     }
 
     async fn schedule_flush(&self) -> Result<()> {
+        if self.alarm_set.get() {
+            return Ok(());
+        }
         let storage = self.state.storage();
         if storage.get_alarm().await?.is_none() {
             storage.set_alarm(FLUSH_EVERY_MS).await?;
         }
+        self.alarm_set.set(true);
         Ok(())
     }
 
@@ -230,30 +357,4 @@ impl Tenant {
         db.batch(stmts).await?;
         Ok(())
     }
-}
-
-fn quota(sql: &SqlStorage, kind: &str) -> Result<Option<Quota>> {
-    let rows: Vec<QuotaRow> = sql
-        .exec(
-            "SELECT kind, period, used FROM quotas WHERE kind = ?",
-            vec![kind.into()],
-        )?
-        .to_array()?;
-    Ok(rows.into_iter().next().map(|r| Quota {
-        period: r.period,
-        used: r.used.max(0) as u64,
-    }))
-}
-
-fn put_quota(sql: &SqlStorage, kind: &str, q: &Quota) -> Result<()> {
-    sql.exec(
-        "INSERT INTO quotas (kind, period, used) VALUES (?, ?, ?) \
-         ON CONFLICT (kind) DO UPDATE SET period = excluded.period, used = excluded.used",
-        vec![
-            kind.into(),
-            q.period.as_str().into(),
-            (q.used.min(i64::MAX as u64) as i64).into(),
-        ],
-    )?;
-    Ok(())
 }

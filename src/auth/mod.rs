@@ -100,6 +100,21 @@ fn bearer(req: &Request) -> Result<String, ApiError> {
     Ok(value.trim().to_owned())
 }
 
+/// Whether the request carries an access token that verifies (signature, issuer, audience,
+/// expiry; from the isolate's cache after the first time). Such a request is limited exactly
+/// per user by the tenant limiter, so the coarse per-IP flood filter need not run for it.
+pub fn has_verified_token(req: &Request, config: &edge_core::config::Config) -> bool {
+    let Ok(token) = bearer(req) else {
+        return false;
+    };
+    if token.starts_with(SecretKind::ApiKey.prefix()) {
+        return false;
+    }
+    keyring::get(config)
+        .ok()
+        .is_some_and(|ring| keyring::verify_cached(&ring, &token).is_ok())
+}
+
 /// Verifies the bearer credential's own validity (signature and claims, or the key's hash,
 /// expiry and revocation). Session revocation is checked by [`org_access`] / [`user`].
 pub async fn credential(req: &Request, cx: &Ctx) -> Result<Credential, ApiError> {
@@ -188,68 +203,186 @@ struct SessionMembership {
 
 /// The caller's access to `org_id`. Another organization's id, or one the user is not a
 /// member of, is a 404, indistinguishable from a missing organization.
+///
+/// One D1 read (session ⋈ membership ⋈ plan) and, at the same time, one call to the
+/// organization's `TENANT` object that counts the request in the caller's window and in the
+/// organization's usage: the count does not need the plan, only the decision does, so neither
+/// waits for the other. A request that is then refused (not a member, a revoked session, over
+/// the limit) has its usage count taken back alongside the answer.
 pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAccess, ApiError> {
+    org_access_reading::<serde_json::Value>(req, cx, org_id, None)
+        .await
+        .map(|(access, _)| access)
+}
+
+/// [`org_access`], with `read` (a query of the organization's data the handler will need, e.g.
+/// the document of a GET) sent in the same D1 batch as the authorization read, while the
+/// limiter counts at the same time: one round trip instead of three. The first row of `read`
+/// is handed over only if access is granted (the handler checks its action's rights before
+/// looking at it).
+pub async fn org_access_reading<T: serde::de::DeserializeOwned>(
+    req: &Request,
+    cx: &Ctx,
+    org_id: &str,
+    read: Option<Result<worker::D1PreparedStatement, ApiError>>,
+) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
     let credential = credential(req, cx).await?;
-    let not_found = || ApiError::not_found("No such organization.");
     if !edge_core::ids::is_id(edge_core::ids::IdKind::Org, org_id) {
-        return Err(not_found());
+        return Err(ApiError::not_found("No such organization."));
     }
-    match &credential {
-        Credential::ApiKey(k) => {
-            if k.org_id != org_id {
-                return Err(not_found());
+    if let Credential::ApiKey(k) = &credential {
+        if k.org_id != org_id {
+            return Err(ApiError::not_found("No such organization."));
+        }
+    }
+    let key = match &credential {
+        Credential::ApiKey(k) => format!("key:{}", k.id),
+        Credential::User { user_id, .. } => format!("user:{user_id}"),
+    };
+    let count = async {
+        if cx.config.rate_limits {
+            crate::limits::count(&cx.env, org_id, &key, 60)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (authorized, counted) =
+        futures_util::join!(authorize(cx, &credential, org_id, read), count);
+    let counted = counted?;
+    let outcome = authorized.and_then(|(access, data)| {
+        let policy = if access.role.is_some() {
+            "user"
+        } else {
+            "api_key"
+        };
+        decide(cx, &access, policy, counted)?;
+        Ok((access, data))
+    });
+    if outcome.is_err() && counted.is_some() {
+        let (env, org) = (cx.env.clone(), org_id.to_owned());
+        cx.alongside(async move {
+            if let Err(e) = crate::limits::refund_request(&env, &org).await {
+                let _ = crate::http::internal("refund request usage", e.detail);
             }
-            let plan = k.plan;
-            let limit_key = format!("key:{}", k.id);
+        });
+    }
+    outcome
+}
+
+/// The credential's access to `org_id` (membership, role, plan, session not revoked) and the
+/// first row of `read`, in one D1 batch for a user. An API key carries its access already.
+async fn authorize<T: serde::de::DeserializeOwned>(
+    cx: &Ctx,
+    credential: &Credential,
+    org_id: &str,
+    read: Option<Result<worker::D1PreparedStatement, ApiError>>,
+) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
+    let db = db::database(&cx.env)?;
+    let (user_id, session_id) = match credential {
+        Credential::ApiKey(k) => {
+            let data = match read {
+                Some(stmt) => db::first::<T>(stmt).await,
+                None => Ok(None),
+            };
             let access = OrgAccess {
                 org_id: org_id.to_owned(),
-                credential,
+                plan: k.plan,
+                credential: credential.clone(),
                 role: None,
-                plan,
             };
-            limit_org(cx, &access, "api_key", &limit_key).await?;
-            Ok(access)
+            return Ok((access, data));
         }
         Credential::User {
             user_id,
             session_id,
-        } => {
-            let db = db::database(&cx.env)?;
-            let row: Option<SessionMembership> = db::first(sql!(
-                db,
-                "SELECT s.user_id, s.revoked_at, m.role, o.plan FROM sessions s \
-                 LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = ?2 \
-                 LEFT JOIN organizations o ON o.id = m.org_id \
-                 WHERE s.id = ?1",
-                session_id,
-                org_id
-            ))
-            .await?;
-            let row = row.ok_or_else(unauthenticated)?;
-            if row.revoked_at.is_some() || &row.user_id != user_id {
-                return Err(unauthenticated());
-            }
-            let role = row
-                .role
-                .as_deref()
-                .and_then(Role::parse)
-                .ok_or_else(not_found)?;
-            let plan = row
-                .plan
-                .as_deref()
-                .and_then(Plan::parse)
-                .unwrap_or(Plan::Free);
-            let limit_key = format!("user:{user_id}");
-            let access = OrgAccess {
-                org_id: org_id.to_owned(),
-                credential,
-                role: Some(role),
-                plan,
-            };
-            limit_org(cx, &access, "user", &limit_key).await?;
-            Ok(access)
+        } => (user_id, session_id),
+    };
+    let membership = sql!(
+        db,
+        "SELECT s.user_id, s.revoked_at, m.role, o.plan FROM sessions s \
+         LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = ?2 \
+         LEFT JOIN organizations o ON o.id = m.org_id \
+         WHERE s.id = ?1",
+        session_id,
+        org_id
+    )?;
+    let (statements, with_read) = match read {
+        Some(stmt) => (vec![membership, stmt?], true),
+        None => (vec![membership], false),
+    };
+    let results = db::batch(&db, statements)
+        .await
+        .map_err(|e| crate::http::internal("authorization read", e))?;
+    let first = |i: usize| -> Result<Option<serde_json::Value>, ApiError> {
+        match results.get(i) {
+            Some(r) => Ok(r
+                .results::<serde_json::Value>()
+                .map_err(|e| crate::http::internal("decode rows", e))?
+                .into_iter()
+                .next()),
+            None => Ok(None),
         }
+    };
+    let row: SessionMembership = first(0)?
+        .and_then(|r| serde_json::from_value(r).ok())
+        .ok_or_else(unauthenticated)?;
+    if row.revoked_at.is_some() || &row.user_id != user_id {
+        return Err(unauthenticated());
     }
+    let role = row
+        .role
+        .as_deref()
+        .and_then(Role::parse)
+        .ok_or_else(|| ApiError::not_found("No such organization."))?;
+    let plan = row
+        .plan
+        .as_deref()
+        .and_then(Plan::parse)
+        .unwrap_or(Plan::Free);
+    let data = if with_read {
+        first(1).and_then(|v| {
+            v.map(serde_json::from_value::<T>)
+                .transpose()
+                .map_err(|e| crate::http::internal("decode row", e))
+        })
+    } else {
+        Ok(None)
+    };
+    let access = OrgAccess {
+        org_id: org_id.to_owned(),
+        credential: credential.clone(),
+        role: Some(role),
+        plan,
+    };
+    Ok((access, data))
+}
+
+/// The per-minute limit of the organization's plan applied to a counted request: 429, or the
+/// headers for the response.
+fn decide(
+    cx: &Ctx,
+    access: &OrgAccess,
+    policy: &'static str,
+    counted: Option<edge_core::limits::Counted>,
+) -> Result<(), ApiError> {
+    let Some(counted) = counted else {
+        return Ok(());
+    };
+    let d = counted.decide(cx.config.limits.plan(access.plan).requests_per_minute);
+    if !d.allowed {
+        let what = if policy == "user" {
+            "per user in this organization"
+        } else {
+            "per API key"
+        };
+        return Err(crate::limits::refused(policy, &d, what));
+    }
+    cx.rate_headers
+        .borrow_mut()
+        .extend(edge_core::limits::headers(policy, &d));
+    Ok(())
 }
 
 /// A signed-in user (not an API key) whose session is live: `(user_id, session_id)`.
@@ -301,37 +434,6 @@ pub fn audit_origin(req: &Request, cx: &Ctx) -> crate::audit::Origin {
         ip: req.headers().get("CF-Connecting-IP").ok().flatten(),
         request_id: cx.request_id.clone(),
     }
-}
-
-/// The per-minute limit of the organization's plan, per user or per API key, counted in the
-/// organization's `TENANT` object.
-async fn limit_org(
-    cx: &Ctx,
-    access: &OrgAccess,
-    policy: &'static str,
-    key: &str,
-) -> Result<(), ApiError> {
-    if !cx.config.rate_limits {
-        return Ok(());
-    }
-    let limit = cx.config.limits.plan(access.plan).requests_per_minute;
-    let what = if policy == "user" {
-        "per user in this organization"
-    } else {
-        "per API key"
-    };
-    let headers = crate::limits::enforce(
-        &cx.env,
-        &access.org_id,
-        Some(&access.org_id),
-        policy,
-        key,
-        limit,
-        what,
-    )
-    .await?;
-    cx.rate_headers.borrow_mut().extend(headers);
-    Ok(())
 }
 
 /// The attempt limits of signup, login and password reset: per client IP and per account

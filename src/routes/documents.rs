@@ -267,10 +267,23 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
 }
 
 pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::DocumentsRead)?;
     let db = db::database(&cx.env)?;
-    let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
+    // The document is read at the same time as the caller's access (one round trip); it is
+    // used only once access is granted.
+    let (org, id) = (cx.param("org"), cx.param("id"));
+    let read = ids::is_id(IdKind::Document, id).then(|| {
+        sql!(
+            db,
+            &format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1 AND org_id = ?2"),
+            id,
+            org
+        )
+    });
+    let (access, doc) = auth::org_access_reading::<DocRow>(&req, cx, org, read).await?;
+    access.require(Action::DocumentsRead)?;
+    let doc = doc?
+        .filter(|d| d.deleted_at.is_none())
+        .ok_or_else(not_found)?;
     if let Some(inm) = req.headers().get("If-None-Match").ok().flatten() {
         if rules::matches_weak(&inm, &doc.etag()) {
             return Ok(with_doc_headers(http::empty(304), &doc));

@@ -185,8 +185,10 @@ fn assert_alike(known: &Reply, unknown: &Reply, what: &str) {
             .collect()
     };
     assert_eq!(seen(&k), seen(&u), "{what}: rate-limit headers");
+    // The two windows opened at nearly the same moment; on a loaded machine the requests that
+    // opened them (a password hash each) can land a few seconds apart.
     for (k, u) in k.iter().zip(&u) {
-        assert!((k.reset - u.reset).abs() <= 1, "{what}: {k:?} vs {u:?}");
+        assert!((k.reset - u.reset).abs() <= 3, "{what}: {k:?} vs {u:?}");
     }
 }
 
