@@ -236,7 +236,10 @@ pub fn joined<'a>(who: &Identity, others: impl IntoIterator<Item = &'a Identity>
 
 /// Presence after `who` disconnected, given the sockets still live: `left` only when it
 /// was the user's last socket.
-pub fn left<'a>(who: &Identity, remaining: impl IntoIterator<Item = &'a Identity>) -> Option<Value> {
+pub fn left<'a>(
+    who: &Identity,
+    remaining: impl IntoIterator<Item = &'a Identity>,
+) -> Option<Value> {
     let last = !remaining.into_iter().any(|o| o.user_id == who.user_id);
     last.then(|| json!({"type": "left", "user": who.member()}))
 }
@@ -288,7 +291,10 @@ mod tests {
             parse_frame(r#"{"type":"message","data":{"a":1}}"#, true),
             Ok(ClientFrame::Message(json!({"a": 1})))
         );
-        assert_eq!(parse_frame(r#"{"type":"ping"}"#, false), Ok(ClientFrame::Ping));
+        assert_eq!(
+            parse_frame(r#"{"type":"ping"}"#, false),
+            Ok(ClientFrame::Ping)
+        );
         let code = |t: &str, send: bool| parse_frame(t, send).unwrap_err().code;
         assert_eq!(code("{nope", true), "malformed_json");
         assert_eq!(code("[1]", true), "validation_failed");
@@ -297,11 +303,17 @@ mod tests {
         assert_eq!(code(r#"{"type":"message"}"#, true), "validation_failed");
         assert_eq!(code(r#"{"type":"shout"}"#, true), "unknown_type");
         assert_eq!(code(r#"{"type":"message","data":1}"#, false), "forbidden");
-        let big = format!(r#"{{"type":"message","data":"{}"}}"#, "x".repeat(DATA_MAX_BYTES));
+        let big = format!(
+            r#"{{"type":"message","data":"{}"}}"#,
+            "x".repeat(DATA_MAX_BYTES)
+        );
         assert_eq!(code(&big, true), "payload_too_large");
         let huge = "x".repeat(1 << 20);
         assert_eq!(code(&huge, true), "payload_too_large");
-        let fits = format!(r#"{{"type":"message","data":"{}"}}"#, "x".repeat(DATA_MAX_BYTES - 2));
+        let fits = format!(
+            r#"{{"type":"message","data":"{}"}}"#,
+            "x".repeat(DATA_MAX_BYTES - 2)
+        );
         assert!(parse_frame(&fits, true).is_ok());
         let err: Value = serde_json::from_str(&FrameError::BINARY.frame()).unwrap();
         assert_eq!(err["type"], "error");
@@ -348,7 +360,10 @@ mod tests {
     #[test]
     fn identity_tags_and_views() {
         let a = id("usr_a", "c1");
-        assert_eq!(a.tags(), vec!["u:usr_a".to_owned(), "s:ses_usr_a".to_owned()]);
+        assert_eq!(
+            a.tags(),
+            vec!["u:usr_a".to_owned(), "s:ses_usr_a".to_owned()]
+        );
         assert_eq!(a.you()["role"], "member");
         let w = welcome(&a, members([&a]), vec![]);
         assert_eq!(w["type"], "welcome");

@@ -8,6 +8,11 @@
 //! - `POST /quota`   `{org_id?, kind, period, limit, amount}` → `{allowed, used, limit}`
 //! - `POST /release` `{org_id?, kind, period, amount}` → `{used}`
 //! - `GET /usage` → `{kind: {period, used}}`
+//! - `POST /rooms/connect` `{org_id, conn, room, user_id, session?, limit}` → `{allowed, used,
+//!   limit}`: takes one `room_connections` and remembers the connection (who, which room).
+//! - `POST /rooms/disconnect` `{conn}` → `{used}`: gives it back, once per connection.
+//! - `POST /rooms/find` `{user_id?, session?}` → `{rooms}`: rooms where they have sockets, so
+//!   a revoked session or a removed member can be closed without enumerating every room.
 
 use crate::internal;
 use edge_core::limits::{self, Decision, Quota, Window};
@@ -35,6 +40,19 @@ struct LimitReq {
     window: u32,
     #[serde(default = "one")]
     cost: u32,
+}
+
+/// The quota of concurrent room connections (no period: it is a gauge, not a counter).
+const ROOM_CONNECTIONS: &str = "room_connections";
+
+#[derive(Deserialize)]
+struct RoomConnect {
+    org_id: String,
+    conn: String,
+    room: String,
+    user_id: String,
+    session: Option<String>,
+    limit: u64,
 }
 
 fn one() -> u32 {
@@ -71,6 +89,7 @@ impl DurableObject for Tenant {
             "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, count INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS quotas (kind TEXT PRIMARY KEY, period TEXT NOT NULL, used INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS room_conns (conn TEXT PRIMARY KEY, room TEXT NOT NULL, user_id TEXT NOT NULL, session TEXT)",
         ] {
             // Idempotent DDL; a failure here surfaces on the first query instead.
             let _ = sql.exec(ddl, None);
@@ -111,6 +130,70 @@ impl DurableObject for Tenant {
                 put_quota(&sql, &r.kind, &q)?;
                 self.schedule_flush().await?;
                 Response::from_json(&json!({"used": q.used}))
+            }
+            (Method::Post, "/rooms/connect") => {
+                let r: RoomConnect = req.json().await?;
+                self.remember_org(&sql, Some(&r.org_id))?;
+                let (allowed, q) = limits::consume(quota(&sql, ROOM_CONNECTIONS)?, "", r.limit, 1);
+                if allowed {
+                    put_quota(&sql, ROOM_CONNECTIONS, &q)?;
+                    sql.exec(
+                        "INSERT OR REPLACE INTO room_conns (conn, room, user_id, session) VALUES (?, ?, ?, ?)",
+                        vec![
+                            r.conn.as_str().into(),
+                            r.room.as_str().into(),
+                            r.user_id.as_str().into(),
+                            r.session.as_deref().into(),
+                        ],
+                    )?;
+                    self.schedule_flush().await?;
+                }
+                Response::from_json(&json!({"allowed": allowed, "used": q.used, "limit": r.limit}))
+            }
+            (Method::Post, "/rooms/disconnect") => {
+                #[derive(Deserialize)]
+                struct Conn {
+                    conn: String,
+                }
+                let r: Conn = req.json().await?;
+                let known: Vec<serde_json::Value> = sql
+                    .exec(
+                        "SELECT 1 AS x FROM room_conns WHERE conn = ?",
+                        vec![r.conn.as_str().into()],
+                    )?
+                    .to_array()?;
+                let mut q = quota(&sql, ROOM_CONNECTIONS)?;
+                if !known.is_empty() {
+                    sql.exec(
+                        "DELETE FROM room_conns WHERE conn = ?",
+                        vec![r.conn.as_str().into()],
+                    )?;
+                    let released = limits::release(q, "", 1);
+                    put_quota(&sql, ROOM_CONNECTIONS, &released)?;
+                    self.schedule_flush().await?;
+                    q = Some(released);
+                }
+                Response::from_json(&json!({"used": q.map_or(0, |q| q.used)}))
+            }
+            (Method::Post, "/rooms/find") => {
+                #[derive(Deserialize)]
+                struct Find {
+                    user_id: Option<String>,
+                    session: Option<String>,
+                }
+                #[derive(Deserialize)]
+                struct RoomRow {
+                    room: String,
+                }
+                let r: Find = req.json().await?;
+                let rows: Vec<RoomRow> = sql
+                    .exec(
+                        "SELECT DISTINCT room FROM room_conns WHERE (?1 IS NOT NULL AND user_id = ?1) OR (?2 IS NOT NULL AND session = ?2)",
+                        vec![r.user_id.as_deref().into(), r.session.as_deref().into()],
+                    )?
+                    .to_array()?;
+                let rooms: Vec<String> = rows.into_iter().map(|r| r.room).collect();
+                Response::from_json(&json!({ "rooms": rooms }))
             }
             (Method::Get, "/usage") => {
                 let rows: Vec<QuotaRow> = sql

@@ -12,6 +12,7 @@ mod jobs;
 mod me;
 mod orgs;
 mod proxy;
+mod rooms;
 mod testing;
 
 use crate::http::ApiResult;
@@ -68,6 +69,10 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::DocumentShares => documents::shares(req, cx).await,
         Route::DocumentShare => documents::share(req, cx).await,
         Route::DocumentUnshare => documents::unshare(req, cx).await,
+        Route::RoomTicket => rooms::ticket(req, cx).await,
+        Route::RoomConnect => rooms::connect(req, cx).await,
+        Route::RoomPresence => rooms::presence(req, cx).await,
+        Route::DemoRooms => rooms::demo(),
         Route::TestRoomEvents => testing::room_events(cx).await,
         Route::OriginProxy => proxy::forward(req, cx).await,
         Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),

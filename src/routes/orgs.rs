@@ -345,5 +345,13 @@ pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
     if results.first().map(db::changes) != Some(1) {
         return Err(last_owner());
     }
+    crate::realtime::close_sockets(
+        &cx.env,
+        &access.org_id,
+        crate::realtime::Whose::User(&target.user_id),
+        edge_core::rooms::CLOSE_MEMBERSHIP_REMOVED,
+        "membership removed",
+    )
+    .await;
     Ok(http::empty(204))
 }
