@@ -12,7 +12,7 @@ mod conditional;
 mod crud;
 mod events;
 mod idempotency;
-mod kit;
+pub(crate) mod kit;
 mod pagination;
 mod permissions;
 mod quota;

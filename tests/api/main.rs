@@ -14,6 +14,7 @@ mod foundation;
 mod identity;
 mod jobs;
 mod limits;
+mod rooms;
 mod support;
 
 use libtest_mimic::{Arguments, Trial};
@@ -26,6 +27,7 @@ fn all_trials() -> Vec<Trial> {
         identity::trials(),
         jobs::trials(),
         limits::trials(),
+        rooms::trials(),
     ]
     .into_iter()
     .flatten()

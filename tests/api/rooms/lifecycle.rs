@@ -1,0 +1,100 @@
+//! Sockets follow their credentials: logout (and password reset) close the session's sockets
+//! with 4001, removal from the organization with 4003; other users stay. `seq` and history
+//! survive a restart of the worker on the same state.
+
+use super::kit::{connect, join, room_name, say, signup, EVENT};
+use crate::support::{trial, Suite};
+use edge_tests::WorkerOptions;
+use libtest_mimic::Trial;
+use serde_json::json;
+use std::time::Duration;
+
+pub fn trials() -> Vec<Trial> {
+    vec![
+        trial!(logout_closes_the_sessions_sockets),
+        trial!(member_removal_closes_their_sockets),
+        trial!(seq_and_history_survive_a_restart),
+    ]
+}
+
+async fn logout_closes_the_sessions_sockets(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let org = owner.org_id.clone();
+    let member = join(s, &owner.on(&s.api), &org, "member").await;
+    let (r1, r2) = (room_name(), room_name());
+    let (mut o, _) = connect(&s.api, &owner.access, &org, &r1).await;
+    let (mut m1, _) = connect(&s.api, &member.access, &org, &r1).await;
+    let (mut m2, _) = connect(&s.api, &member.access, &org, &r2).await;
+    assert_eq!(
+        o.next_of("joined", EVENT).await["user"]["user_id"],
+        member.id.as_str()
+    );
+    member
+        .on(&s.api)
+        .post("/v1/auth/logout", &json!(null))
+        .await
+        .expect_status(204);
+    // Every socket of the session, in every room, closed with 4001.
+    assert_eq!(m1.closed_with(EVENT).await, Some(4001));
+    assert_eq!(m2.closed_with(EVENT).await, Some(4001));
+    let left = o.next_of("left", EVENT).await;
+    assert_eq!(left["user"]["user_id"], member.id.as_str());
+    // The owner's socket is untouched.
+    say(&mut o, json!("still here")).await;
+    assert_eq!(o.next_of("message", EVENT).await["data"], "still here");
+    let usage = owner
+        .on(&s.api)
+        .get(&format!("/v1/orgs/{org}/usage"))
+        .await
+        .json();
+    assert_eq!(usage["room_connections"]["used"], 1, "{usage}");
+}
+
+async fn member_removal_closes_their_sockets(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let org = owner.org_id.clone();
+    let member = join(s, &owner.on(&s.api), &org, "member").await;
+    let room = room_name();
+    let (mut o, _) = connect(&s.api, &owner.access, &org, &room).await;
+    let (mut m, _) = connect(&s.api, &member.access, &org, &room).await;
+    assert_eq!(o.next_of("joined", EVENT).await["type"], "joined");
+    owner
+        .on(&s.api)
+        .delete(&format!("/v1/orgs/{org}/members/{}", member.id))
+        .await
+        .expect_status(204);
+    assert_eq!(m.closed_with(EVENT).await, Some(4003));
+    assert_eq!(
+        o.next_of("left", EVENT).await["user"]["user_id"],
+        member.id.as_str()
+    );
+    let r = super::kit::try_connect(&s.api, Some(&member.access), &org, &room).await;
+    assert_eq!(r.err().map(|e| e.status), Some(404));
+}
+
+async fn seq_and_history_survive_a_restart(s: &Suite) {
+    let w = s.private_worker(WorkerOptions::new()).await;
+    let api = w.api();
+    let a = signup(&api).await;
+    let org = a.org_id.clone();
+    let room = room_name();
+    let (mut ws, _) = connect(&api, &a.access, &org, &room).await;
+    for i in 1..=3 {
+        say(&mut ws, json!({"n": i})).await;
+        assert_eq!(ws.next_of("message", EVENT).await["seq"], i);
+    }
+    w.restart().await.unwrap_or_else(|e| panic!("restart: {e}"));
+    let api = w.api();
+    let (mut ws, welcome) = connect(&api, &a.access, &org, &room).await;
+    let seqs: Vec<i64> = welcome["history"]
+        .as_array()
+        .map(|h| h.iter().filter_map(|m| m["seq"].as_i64()).collect())
+        .unwrap_or_default();
+    assert_eq!(seqs, vec![1, 2, 3], "{welcome}");
+    assert_eq!(welcome["history"][2]["data"], json!({"n": 3}));
+    say(&mut ws, json!({"n": 4})).await;
+    assert_eq!(
+        ws.next_of("message", Duration::from_secs(20)).await["seq"],
+        4
+    );
+}
