@@ -157,11 +157,35 @@ pub async fn room_connect(
     let mut body = conn.clone();
     body["org_id"] = json!(org_id);
     body["limit"] = json!(limit);
-    let a: QuotaAnswer = call(env, org_id, "/rooms/connect", Some(body))
-        .await?
-        .json()
-        .await
-        .or_internal("TENANT room connect answer")?;
+    let mut reconciled = false;
+    let a = loop {
+        let started = crate::platform::now_ms();
+        let a: RoomAnswer = call(env, org_id, "/rooms/connect", Some(body.clone()))
+            .await?
+            .json()
+            .await
+            .or_internal("TENANT room connect answer")?;
+        if a.allowed || reconciled || a.rooms.is_empty() {
+            break a;
+        }
+        // At the limit: connections whose room lost them without a close event (the runtime
+        // restarted) may be holding it. Ask each room which it still has, once, and retry.
+        let mut live = serde_json::Map::new();
+        for room in &a.rooms {
+            let conns = crate::realtime::live_conns(env, org_id, room)
+                .await
+                .or_internal("room connections")?;
+            live.insert(room.clone(), json!(conns));
+        }
+        call(
+            env,
+            org_id,
+            "/rooms/reconcile",
+            Some(json!({"before": started, "live": live})),
+        )
+        .await?;
+        reconciled = true;
+    };
     if a.allowed {
         return Ok(());
     }
@@ -173,6 +197,14 @@ pub async fn room_connect(
     .with_extension("limit", json!(limit))
     .with_extension("used", json!(a.used))
     .with_header("Retry-After", "10"))
+}
+
+#[derive(Deserialize)]
+struct RoomAnswer {
+    allowed: bool,
+    used: u64,
+    #[serde(default)]
+    rooms: Vec<String>,
 }
 
 /// Gives back the room connection `conn` (idempotent).

@@ -117,3 +117,16 @@ async fn tenant_find(env: &Env, org_id: &str, find: &Value) -> worker::Result<Ve
     let found: Found = stub.fetch_with_request(req).await?.json().await?;
     Ok(found.rooms)
 }
+
+/// The connection ids a room still holds.
+pub async fn live_conns(env: &Env, org_id: &str, room: &str) -> worker::Result<Vec<String>> {
+    #[derive(serde::Deserialize)]
+    struct Conns {
+        conns: Vec<String>,
+    }
+    let c: Conns = room_call(env, org_id, room, "/conns", None)
+        .await?
+        .json()
+        .await?;
+    Ok(c.conns)
+}

@@ -6,7 +6,7 @@
 //! Internal protocol (called only by the worker, after every access check):
 //! - `GET /connect` + `X-Room-Identity: <Identity JSON>` (+ `X-Room-Ticket: <id> <exp>`):
 //!   the upgrade (101), or 401 `ticket_used` when the ticket was spent before.
-//! - `GET /presence` → `{connections, members}`.
+//! - `GET /presence` → `{connections, members}`; `GET /conns` → `{conns}` (live connection ids).
 //! - `POST /close` `{tag, code, reason}`: closes the sockets with that tag (a revoked session,
 //!   a removed member), each counted as a departure.
 //! - `POST /publish` `{type, …}`: a server-side event (`document.updated`, job status, …),
@@ -80,6 +80,10 @@ impl DurableObject for Room {
                 Response::from_json(
                     &json!({"connections": ids.len(), "members": rooms::members(ids)}),
                 )
+            }
+            (Method::Get, "/conns") => {
+                let conns: Vec<String> = self.live(None).into_iter().map(|(_, i)| i.conn).collect();
+                Response::from_json(&json!({ "conns": conns }))
             }
             (Method::Post, "/close") => {
                 let r: CloseReq = req.json().await?;

@@ -11,6 +11,8 @@
 //! - `POST /rooms/connect` `{org_id, conn, room, user_id, session?, limit}` → `{allowed, used,
 //!   limit}`: takes one `room_connections` and remembers the connection (who, which room).
 //! - `POST /rooms/disconnect` `{conn}` → `{used}`: gives it back, once per connection.
+//! - `POST /rooms/reconcile` `{before, live: {room: [conn]}}` → `{used}`: forgets connections
+//!   registered before `before` that their room no longer holds, and recounts.
 //! - `POST /rooms/find` `{user_id?, session?}` → `{rooms}`: rooms where they have sockets, so
 //!   a revoked session or a removed member can be closed without enumerating every room.
 
@@ -44,6 +46,23 @@ struct LimitReq {
 
 /// The quota of concurrent room connections (no period: it is a gauge, not a counter).
 const ROOM_CONNECTIONS: &str = "room_connections";
+
+#[derive(Deserialize)]
+struct RoomRow {
+    room: String,
+}
+
+#[derive(Deserialize)]
+struct ConnRow {
+    conn: String,
+}
+
+/// Live connection ids per room, as the rooms see them, for connections registered `before`.
+#[derive(Deserialize)]
+struct Reconcile {
+    before: i64,
+    live: std::collections::BTreeMap<String, Vec<String>>,
+}
 
 #[derive(Deserialize)]
 struct RoomConnect {
@@ -89,7 +108,7 @@ impl DurableObject for Tenant {
             "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, count INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS quotas (kind TEXT PRIMARY KEY, period TEXT NOT NULL, used INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
-            "CREATE TABLE IF NOT EXISTS room_conns (conn TEXT PRIMARY KEY, room TEXT NOT NULL, user_id TEXT NOT NULL, session TEXT)",
+            "CREATE TABLE IF NOT EXISTS room_conns (conn TEXT PRIMARY KEY, room TEXT NOT NULL, user_id TEXT NOT NULL, session TEXT, at INTEGER NOT NULL)",
         ] {
             // Idempotent DDL; a failure here surfaces on the first query instead.
             let _ = sql.exec(ddl, None);
@@ -138,17 +157,64 @@ impl DurableObject for Tenant {
                 if allowed {
                     put_quota(&sql, ROOM_CONNECTIONS, &q)?;
                     sql.exec(
-                        "INSERT OR REPLACE INTO room_conns (conn, room, user_id, session) VALUES (?, ?, ?, ?)",
+                        "INSERT OR REPLACE INTO room_conns (conn, room, user_id, session, at) VALUES (?, ?, ?, ?, ?)",
                         vec![
                             r.conn.as_str().into(),
                             r.room.as_str().into(),
                             r.user_id.as_str().into(),
                             r.session.as_deref().into(),
+                            now_ms.into(),
                         ],
                     )?;
                     self.schedule_flush().await?;
+                    return Response::from_json(
+                        &json!({"allowed": true, "used": q.used, "limit": r.limit}),
+                    );
                 }
-                Response::from_json(&json!({"allowed": allowed, "used": q.used, "limit": r.limit}))
+                // Refused: name the rooms holding connections, so the caller can check them
+                // for connections that died without a close event (a runtime restart).
+                let rows: Vec<RoomRow> = sql
+                    .exec("SELECT DISTINCT room FROM room_conns", None)?
+                    .to_array()?;
+                let rooms: Vec<String> = rows.into_iter().map(|r| r.room).collect();
+                Response::from_json(
+                    &json!({"allowed": false, "used": q.used, "limit": r.limit, "rooms": rooms}),
+                )
+            }
+            (Method::Post, "/rooms/reconcile") => {
+                let r: Reconcile = req.json().await?;
+                for (room, live) in &r.live {
+                    let known: Vec<ConnRow> = sql
+                        .exec(
+                            "SELECT conn FROM room_conns WHERE room = ? AND at < ?",
+                            vec![room.as_str().into(), r.before.into()],
+                        )?
+                        .to_array()?;
+                    for c in known.iter().filter(|c| !live.contains(&c.conn)) {
+                        sql.exec(
+                            "DELETE FROM room_conns WHERE conn = ?",
+                            vec![c.conn.as_str().into()],
+                        )?;
+                    }
+                }
+                #[derive(Deserialize)]
+                struct Count {
+                    n: i64,
+                }
+                let n: Vec<Count> = sql
+                    .exec("SELECT COUNT(*) AS n FROM room_conns", None)?
+                    .to_array()?;
+                let used = n.first().map_or(0, |c| c.n.max(0) as u64);
+                put_quota(
+                    &sql,
+                    ROOM_CONNECTIONS,
+                    &Quota {
+                        period: String::new(),
+                        used,
+                    },
+                )?;
+                self.schedule_flush().await?;
+                Response::from_json(&json!({ "used": used }))
             }
             (Method::Post, "/rooms/disconnect") => {
                 #[derive(Deserialize)]
@@ -180,10 +246,6 @@ impl DurableObject for Tenant {
                 struct Find {
                     user_id: Option<String>,
                     session: Option<String>,
-                }
-                #[derive(Deserialize)]
-                struct RoomRow {
-                    room: String,
                 }
                 let r: Find = req.json().await?;
                 let rows: Vec<RoomRow> = sql

@@ -14,6 +14,7 @@ pub fn trials() -> Vec<Trial> {
         trial!(logout_closes_the_sessions_sockets),
         trial!(member_removal_closes_their_sockets),
         trial!(seq_and_history_survive_a_restart),
+        trial!(connections_lost_in_a_restart_do_not_hold_the_quota),
     ]
 }
 
@@ -97,4 +98,37 @@ async fn seq_and_history_survive_a_restart(s: &Suite) {
         ws.next_of("message", Duration::from_secs(20)).await["seq"],
         4
     );
+}
+
+async fn connections_lost_in_a_restart_do_not_hold_the_quota(s: &Suite) {
+    let w = s
+        .private_worker(WorkerOptions::new().var(
+            "PLAN_LIMITS",
+            r#"{"free":{"requests_per_minute":100000,"room_connections":2},"auth_per_minute":100000}"#,
+        ))
+        .await;
+    let api = w.api();
+    let a = signup(&api).await;
+    let org = a.org_id.clone();
+    let _one = connect(&api, &a.access, &org, &room_name()).await;
+    let _two = connect(&api, &a.access, &org, &room_name()).await;
+    // The runtime goes away with both sockets open: no close event reaches the rooms.
+    w.restart().await.unwrap_or_else(|e| panic!("restart: {e}"));
+    let api = w.api();
+    // The org's registry holds two dead connections; at the limit they are checked against
+    // the rooms and dropped, so new sockets get in.
+    let _three = connect(&api, &a.access, &org, &room_name()).await;
+    let _four = connect(&api, &a.access, &org, &room_name()).await;
+    let r = super::kit::try_connect(&api, Some(&a.access), &org, &room_name()).await;
+    assert_eq!(
+        r.err().map(|e| e.status),
+        Some(429),
+        "still limited to 2 live sockets"
+    );
+    let usage = a
+        .on(&api)
+        .get(&format!("/v1/orgs/{org}/usage"))
+        .await
+        .json();
+    assert_eq!(usage["room_connections"]["used"], 2, "{usage}");
 }
