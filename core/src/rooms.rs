@@ -20,7 +20,8 @@ pub const HISTORY: usize = 50;
 pub const TICKET_TTL_SECONDS: i64 = 60;
 /// The sealed-token purpose of tickets.
 pub const TICKET_PURPOSE: &str = "room-ticket";
-/// Close code: the socket's session was revoked (logout, password reset, reuse detection).
+/// Close code: the socket's credential was revoked (its session: logout, password reset,
+/// refresh-token reuse; or its API key).
 pub const CLOSE_SESSION_REVOKED: u16 = 4001;
 /// Close code: the user is no longer a member of the organization.
 pub const CLOSE_MEMBERSHIP_REMOVED: u16 = 4003;

@@ -4,7 +4,7 @@
 //! The protocol's decisions are `edge_core::rooms`; this only moves frames.
 //!
 //! Internal protocol (called only by the worker, after every access check):
-//! - `GET /connect` + `X-Room-Identity: <Identity JSON>` (+ `X-Room-Ticket: <id> <exp>`):
+//! - `GET /connect` + `X-Room-Identity: <base64url of the Identity JSON>` (+ `X-Room-Ticket: <id> <exp>`):
 //!   the upgrade (101), or 401 `ticket_used` when the ticket was spent before.
 //! - `GET /presence` → `{connections, members}`; `GET /conns` → `{conns}` (live connection ids).
 //! - `POST /close` `{tag, code, reason}`: closes the sockets with that tag (a revoked session,
@@ -215,7 +215,8 @@ impl Room {
         let me: Identity = req
             .headers()
             .get("X-Room-Identity")?
-            .and_then(|h| serde_json::from_str(&h).ok())
+            .and_then(|h| edge_core::encoding::unbase64url(&h))
+            .and_then(|json| serde_json::from_slice(&json).ok())
             .ok_or_else(|| worker::Error::RustError("connect without identity".into()))?;
         if let Some(ticket) = req.headers().get("X-Room-Ticket")? {
             let (id, exp) = ticket.split_once(' ').unwrap_or((&ticket, "0"));

@@ -280,8 +280,8 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
         sessions::Refreshed::Ok(session) => http::json(200, &session.body()),
         sessions::Refreshed::Invalid => Err(invalid_refresh()),
         sessions::Refreshed::Reused(user_id, session_id) => {
-            let events: Vec<Event> = user_orgs(&db, &user_id)
-                .await?
+            let orgs = user_orgs(&db, &user_id).await?;
+            let events: Vec<Event> = orgs
                 .iter()
                 .map(|o| {
                     Event::new(&o.id, "auth.refresh_token_reused", Actor::anonymous())
@@ -290,6 +290,16 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
                 })
                 .collect();
             audit::record(&db, &auth::audit_origin(&req, cx), &events).await?;
+            for o in &orgs {
+                realtime::close_sockets(
+                    &cx.env,
+                    &o.id,
+                    realtime::Whose::Session(&session_id),
+                    rooms::CLOSE_SESSION_REVOKED,
+                    "session revoked",
+                )
+                .await;
+            }
             Err(invalid_refresh())
         }
     }

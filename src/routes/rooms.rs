@@ -183,7 +183,8 @@ pub async fn connect(req: Request, cx: &Ctx) -> ApiResult {
 
 async fn upgrade_in_room(cx: &Ctx, me: &Identity, ticket: Option<&Ticket>) -> ApiResult {
     let headers = Headers::new();
-    let identity = serde_json::to_string(me).or_internal("identity")?;
+    // Base64url: a display name may hold any character, a header value may not.
+    let identity = edge_core::encoding::base64url(&serde_json::to_vec(me).or_internal("identity")?);
     headers.set("Upgrade", "websocket").or_internal("header")?;
     headers
         .set("X-Room-Identity", &identity)
