@@ -13,6 +13,8 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial!(logout_closes_the_sessions_sockets),
         trial!(member_removal_closes_their_sockets),
+        trial!(password_reset_and_refresh_token_reuse_close_sockets),
+        trial!(api_key_revocation_closes_its_sockets),
         trial!(seq_and_history_survive_a_restart),
         trial!(connections_lost_in_a_restart_do_not_hold_the_quota),
     ]
@@ -131,4 +133,65 @@ async fn connections_lost_in_a_restart_do_not_hold_the_quota(s: &Suite) {
         .await
         .json();
     assert_eq!(usage["room_connections"]["used"], 2, "{usage}");
+}
+
+async fn password_reset_and_refresh_token_reuse_close_sockets(s: &Suite) {
+    use crate::identity::kit as id;
+    // Refresh-token reuse revokes the session: its sockets close.
+    let a = id::signup(&s.api).await;
+    let org = a.org_id.clone();
+    let room = room_name();
+    let (mut first, _) = connect(&s.api, &a.access, &org, &room).await;
+    let anon = id::Caller::anon(&s.api);
+    anon.post("/v1/auth/refresh", &json!({"refresh_token": a.refresh}))
+        .await
+        .expect_status(200);
+    anon.post("/v1/auth/refresh", &json!({"refresh_token": a.refresh}))
+        .await
+        .expect_status(401);
+    assert_eq!(first.closed_with(EVENT).await, Some(4001));
+
+    // A password reset revokes every session of the user: sockets of two sessions close.
+    let b = id::signup(&s.api).await;
+    let (access2, _) = id::login_ok(&s.api, &b).await;
+    let (mut s1, _) = connect(&s.api, &b.access, &b.org_id, &room).await;
+    let (mut s2, _) = connect(&s.api, &access2, &b.org_id, &room).await;
+    anon.post("/v1/auth/password-reset", &json!({"email": b.email}))
+        .await
+        .expect_status(202);
+    let job = id::wait_emails(s, &b.email, "password_reset", 1).await[0].clone();
+    let token = job["payload"]["token"]
+        .as_str()
+        .expect("reset token")
+        .to_owned();
+    anon.post(
+        "/v1/auth/password-reset/confirm",
+        &json!({"token": token, "new_password": id::password()}),
+    )
+    .await
+    .expect_status(204);
+    assert_eq!(s1.closed_with(EVENT).await, Some(4001));
+    assert_eq!(s2.closed_with(EVENT).await, Some(4001));
+}
+
+async fn api_key_revocation_closes_its_sockets(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let org = owner.org_id.clone();
+    let c = owner.on(&s.api);
+    let (key_id, key) = super::kit::api_key(&c, &org, &["rooms:join"]).await;
+    let room = room_name();
+    let (mut o, _) = connect(&s.api, &owner.access, &org, &room).await;
+    let (mut k, _) = connect(&s.api, &key, &org, &room).await;
+    assert_eq!(
+        o.next_of("joined", EVENT).await["user"]["user_id"],
+        key_id.as_str()
+    );
+    c.delete(&format!("/v1/orgs/{org}/api-keys/{key_id}"))
+        .await
+        .expect_status(204);
+    assert_eq!(k.closed_with(EVENT).await, Some(4001));
+    assert_eq!(
+        o.next_of("left", EVENT).await["user"]["user_id"],
+        key_id.as_str()
+    );
 }

@@ -14,6 +14,7 @@ pub fn trials() -> Vec<Trial> {
         trial!(presence_counts_users_once_and_sees_clean_and_abrupt_leaves),
         trial!(bad_frames_get_error_frames_and_the_room_keeps_working),
         trial!(viewers_receive_but_cannot_send),
+        trial!(any_display_name_travels_intact),
     ]
 }
 
@@ -194,4 +195,18 @@ async fn viewers_receive_but_cannot_send(s: &Suite) {
     // The owner never saw the viewer's attempt.
     let mine = o.next_of("message", EVENT).await;
     assert_eq!(mine["data"], "you may read");
+}
+
+async fn any_display_name_travels_intact(s: &Suite) {
+    let a = signup(&s.api).await;
+    let name = "Zoë \u{1F680} \"quoted\" <b>";
+    a.on(&s.api)
+        .patch("/v1/me", &json!({"name": name}))
+        .await
+        .expect_status(200);
+    let room = room_name();
+    let (mut ws, w) = connect(&s.api, &a.access, &a.org_id, &room).await;
+    assert_eq!(w["you"]["name"], name);
+    say(&mut ws, json!("hi")).await;
+    assert_eq!(ws.next_of("message", EVENT).await["from"]["name"], name);
 }
