@@ -86,11 +86,13 @@ pub async fn ticket(req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-/// The caller of a connect: by `?ticket=` (checked again against the session and the
-/// membership, as a bearer would be) or by the `Authorization` header.
+/// The caller of a connect: by the `Authorization` header when there is one, else by
+/// `?ticket=` (whose user and session are checked again, as a bearer's would be).
 async fn connecting(req: &Request, cx: &Ctx) -> Result<(OrgAccess, Option<Ticket>), ApiError> {
     let org = cx.param("org");
-    let Some(token) = cx.query(req, "ticket") else {
+    let has_header = req.headers().has("Authorization").unwrap_or(false);
+    let ticket = cx.query(req, "ticket").filter(|_| !has_header);
+    let Some(token) = ticket else {
         return Ok((auth::org_access(req, cx, org).await?, None));
     };
     let now = platform::now().timestamp();

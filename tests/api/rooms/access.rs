@@ -163,6 +163,15 @@ async fn tickets_are_single_use_short_lived_and_bound_to_their_room(s: &Suite) {
         .err()
         .expect("tampered refused");
     assert_eq!(r.status, 401, "{}", r.body);
+    // With an Authorization header the header decides; a ticket beside it is not looked at.
+    let url = format!(
+        "{}?ticket=garbage",
+        super::kit::connect_url(&s.api, &org, &room)
+    );
+    let mut both = edge_tests::ws::Ws::connect(&url, Some(&a.access))
+        .await
+        .unwrap_or_else(|r| panic!("header refused: {} {}", r.status, r.body));
+    assert_eq!(both.next_json().await["type"], "welcome");
     // A ticket of a revoked session dies with it.
     let t2 = ticket(&a.on(&s.api), &org, &room).await;
     a.on(&s.api)
