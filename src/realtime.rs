@@ -72,6 +72,8 @@ pub async fn room_call(
 pub enum Whose<'a> {
     User(&'a str),
     Session(&'a str),
+    /// Every socket of the organization.
+    Everyone,
 }
 
 /// Closes the sockets of a user or a session in every room of `org_id` where they have one,
@@ -87,6 +89,10 @@ pub async fn close_sockets(env: &Env, org_id: &str, whose: Whose<'_>, code: u16,
         Whose::Session(s) => (
             serde_json::json!({ "session": s }),
             edge_core::rooms::session_tag(s),
+        ),
+        Whose::Everyone => (
+            serde_json::json!({ "all": true }),
+            edge_core::rooms::EVERY_SOCKET.to_owned(),
         ),
     };
     let rooms = match tenant_find(env, org_id, &find).await {

@@ -23,7 +23,11 @@ pub const TICKET_PURPOSE: &str = "room-ticket";
 /// Close code: the socket's credential was revoked (its session: logout, password reset,
 /// refresh-token reuse; or its API key).
 pub const CLOSE_SESSION_REVOKED: u16 = 4001;
-/// Close code: the user is no longer a member of the organization.
+/// Close code: the user's role changed; reconnecting gets the new rights.
+pub const CLOSE_ROLE_CHANGED: u16 = 4005;
+/// The tag that selects every socket of a room (closing a deleted organization's rooms).
+pub const EVERY_SOCKET: &str = "*";
+/// Close code: the user is no longer a member of the organization (or it was deleted).
 pub const CLOSE_MEMBERSHIP_REMOVED: u16 = 4003;
 
 /// A checked room name: `[A-Za-z0-9_:.-]{1,96}`.

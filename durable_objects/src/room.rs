@@ -7,8 +7,8 @@
 //! - `GET /connect` + `X-Room-Identity: <base64url of the Identity JSON>` (+ `X-Room-Ticket: <id> <exp>`):
 //!   the upgrade (101), or 401 `ticket_used` when the ticket was spent before.
 //! - `GET /presence` → `{connections, members}`; `GET /conns` → `{conns}` (live connection ids).
-//! - `POST /close` `{tag, code, reason}`: closes the sockets with that tag (a revoked session,
-//!   a removed member), each counted as a departure.
+//! - `POST /close` `{tag, code, reason}`: closes the sockets with that tag (`*`: all of them)
+//!   (a revoked session, a removed member, a deleted organization), each counted as a departure.
 //! - `POST /publish` `{type, …}`: a server-side event (`document.updated`, job status, …),
 //!   sent to every socket of the room and kept in the recent-events log.
 //! - `GET /events`: the recent server-side events, oldest first.
@@ -88,7 +88,12 @@ impl DurableObject for Room {
             (Method::Post, "/close") => {
                 let r: CloseReq = req.json().await?;
                 let mut closed = 0;
-                for ws in self.state.get_websockets_with_tag(&r.tag) {
+                let sockets = if r.tag == rooms::EVERY_SOCKET {
+                    self.state.get_websockets()
+                } else {
+                    self.state.get_websockets_with_tag(&r.tag)
+                };
+                for ws in sockets {
                     if let Some(id) = attachment(&ws).filter(|i| !i.gone) {
                         let _ = ws.close(Some(r.code), Some(&r.reason));
                         self.depart(&ws, id).await;

@@ -13,7 +13,7 @@
 //! - `POST /rooms/disconnect` `{conn}` → `{used}`: gives it back, once per connection.
 //! - `POST /rooms/reconcile` `{before, live: {room: [conn]}}` → `{used}`: forgets connections
 //!   registered before `before` that their room no longer holds, and recounts.
-//! - `POST /rooms/find` `{user_id?, session?}` → `{rooms}`: rooms where they have sockets, so
+//! - `POST /rooms/find` `{user_id?, session?, all?}` → `{rooms}`: rooms where they have sockets, so
 //!   a revoked session or a removed member can be closed without enumerating every room.
 
 use crate::internal;
@@ -246,12 +246,14 @@ impl DurableObject for Tenant {
                 struct Find {
                     user_id: Option<String>,
                     session: Option<String>,
+                    #[serde(default)]
+                    all: bool,
                 }
                 let r: Find = req.json().await?;
                 let rows: Vec<RoomRow> = sql
                     .exec(
-                        "SELECT DISTINCT room FROM room_conns WHERE (?1 IS NOT NULL AND user_id = ?1) OR (?2 IS NOT NULL AND session = ?2)",
-                        vec![r.user_id.as_deref().into(), r.session.as_deref().into()],
+                        "SELECT DISTINCT room FROM room_conns WHERE ?3 OR (?1 IS NOT NULL AND user_id = ?1) OR (?2 IS NOT NULL AND session = ?2)",
+                        vec![r.user_id.as_deref().into(), r.session.as_deref().into(), i64::from(r.all).into()],
                     )?
                     .to_array()?;
                 let rooms: Vec<String> = rows.into_iter().map(|r| r.room).collect();
