@@ -15,6 +15,7 @@ pub fn trials() -> Vec<Trial> {
         trial!(member_removal_closes_their_sockets),
         trial!(password_reset_and_refresh_token_reuse_close_sockets),
         trial!(api_key_revocation_closes_its_sockets),
+        trial!(a_role_change_closes_sockets_and_deleting_the_org_closes_all),
         trial!(seq_and_history_survive_a_restart),
         trial!(connections_lost_in_a_restart_do_not_hold_the_quota),
     ]
@@ -194,4 +195,31 @@ async fn api_key_revocation_closes_its_sockets(s: &Suite) {
         o.next_of("left", EVENT).await["user"]["user_id"],
         key_id.as_str()
     );
+}
+
+async fn a_role_change_closes_sockets_and_deleting_the_org_closes_all(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let org = owner.org_id.clone();
+    let c = owner.on(&s.api);
+    let member = join(s, &c, &org, "member").await;
+    let room = room_name();
+    let (mut m, wm) = connect(&s.api, &member.access, &org, &room).await;
+    assert_eq!(wm["you"]["can_send"], true);
+    // Demoted to viewer: the socket with the old rights is closed; a new one cannot send.
+    c.patch(
+        &format!("/v1/orgs/{org}/members/{}", member.id),
+        &json!({"role": "viewer"}),
+    )
+    .await
+    .expect_status(200);
+    assert_eq!(m.closed_with(EVENT).await, Some(4005));
+    let (mut m, wm) = connect(&s.api, &member.access, &org, &room).await;
+    assert_eq!(wm["you"]["can_send"], false);
+    let (mut o, _) = connect(&s.api, &owner.access, &org, &super::kit::room_name()).await;
+    // Deleting the organization closes every socket in every room of it.
+    c.delete(&format!("/v1/orgs/{org}"))
+        .await
+        .expect_status(204);
+    assert_eq!(m.closed_with(EVENT).await, Some(4003));
+    assert_eq!(o.closed_with(EVENT).await, Some(4003));
 }
