@@ -72,10 +72,13 @@ pub fn finish(resp: &mut Response, request_id: &str, cors: Vec<(&'static str, St
     let _ = h.set("X-Content-Type-Options", "nosniff");
     let _ = h.set("Referrer-Policy", "no-referrer");
     let _ = h.set("X-Frame-Options", "DENY");
-    let _ = h.set(
-        "Content-Security-Policy",
-        "default-src 'none'; frame-ancestors 'none'",
-    );
+    // A page (the rooms demo) sets its own, narrow policy.
+    if !h.has("Content-Security-Policy").unwrap_or(false) {
+        let _ = h.set(
+            "Content-Security-Policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        );
+    }
     let _ = h.set(
         "Strict-Transport-Security",
         "max-age=31536000; includeSubDomains",

@@ -170,3 +170,76 @@ pub async fn usage(env: &Env, org_id: &str) -> Result<Value, ApiError> {
         .await
         .or_internal("TENANT usage answer")
 }
+
+/// Takes one of the organization's `room_connections` for connection `conn` (429 when the
+/// plan's limit is reached) and registers who holds it; the ROOM gives it back on close.
+pub async fn room_connect(
+    env: &Env,
+    org_id: &str,
+    conn: &Value,
+    limit: u64,
+) -> Result<(), ApiError> {
+    let mut body = conn.clone();
+    body["org_id"] = json!(org_id);
+    body["limit"] = json!(limit);
+    let mut reconciled = false;
+    let a = loop {
+        let started = crate::platform::now_ms();
+        let a: RoomAnswer = call(env, org_id, "/rooms/connect", Some(body.clone()))
+            .await?
+            .json()
+            .await
+            .or_internal("TENANT room connect answer")?;
+        if a.allowed || reconciled || a.rooms.is_empty() {
+            break a;
+        }
+        // At the limit: connections whose room lost them without a close event (the runtime
+        // restarted) may be holding it. Ask each room which it still has, once, and retry.
+        let mut live = serde_json::Map::new();
+        for room in &a.rooms {
+            let conns = crate::realtime::live_conns(env, org_id, room)
+                .await
+                .or_internal("room connections")?;
+            live.insert(room.clone(), json!(conns));
+        }
+        call(
+            env,
+            org_id,
+            "/rooms/reconcile",
+            Some(json!({"before": started, "live": live})),
+        )
+        .await?;
+        reconciled = true;
+    };
+    if a.allowed {
+        return Ok(());
+    }
+    Err(ApiError::rate_limited(format!(
+        "The room_connections quota of this organization's plan is used up ({} of {limit} concurrent connections).",
+        a.used
+    ))
+    .with_extension("quota", json!("room_connections"))
+    .with_extension("limit", json!(limit))
+    .with_extension("used", json!(a.used))
+    .with_header("Retry-After", "10"))
+}
+
+#[derive(Deserialize)]
+struct RoomAnswer {
+    allowed: bool,
+    used: u64,
+    #[serde(default)]
+    rooms: Vec<String>,
+}
+
+/// Gives back the room connection `conn` (idempotent).
+pub async fn room_disconnect(env: &Env, org_id: &str, conn: &str) -> Result<(), ApiError> {
+    call(
+        env,
+        org_id,
+        "/rooms/disconnect",
+        Some(json!({ "conn": conn })),
+    )
+    .await
+    .map(|_| ())
+}

@@ -20,6 +20,7 @@ pub mod password;
 pub mod policy;
 pub mod problem;
 pub mod request_id;
+pub mod rooms;
 pub mod router;
 pub mod sealed;
 pub mod signature;

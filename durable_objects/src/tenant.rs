@@ -12,6 +12,13 @@
 //! - `POST /quota`   `{org_id?, kind, period, limit, amount}` → `{allowed, used, limit}`
 //! - `POST /release` `{org_id?, kind, period, amount}` → `{used}`
 //! - `GET /usage` → `{kind: {period, used}}`
+//! - `POST /rooms/connect` `{org_id, conn, room, user_id, session?, limit}` → `{allowed, used,
+//!   limit}`: takes one `room_connections` and remembers the connection (who, which room).
+//! - `POST /rooms/disconnect` `{conn}` → `{used}`: gives it back, once per connection.
+//! - `POST /rooms/reconcile` `{before, live: {room: [conn]}}` → `{used}`: forgets connections
+//!   registered before `before` that their room no longer holds, and recounts.
+//! - `POST /rooms/find` `{user_id?, session?, all?}` → `{rooms}`: rooms where they have sockets, so
+//!   a revoked session or a removed member can be closed without enumerating every room.
 
 use crate::internal;
 use edge_core::limits::{self, Counted, Decision, Quota, Window};
@@ -76,6 +83,36 @@ struct LimitReq {
     cost: u32,
 }
 
+/// The quota of concurrent room connections (no period: it is a gauge, not a counter).
+const ROOM_CONNECTIONS: &str = "room_connections";
+
+#[derive(Deserialize)]
+struct RoomRow {
+    room: String,
+}
+
+#[derive(Deserialize)]
+struct ConnRow {
+    conn: String,
+}
+
+/// Live connection ids per room, as the rooms see them, for connections registered `before`.
+#[derive(Deserialize)]
+struct Reconcile {
+    before: i64,
+    live: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+#[derive(Deserialize)]
+struct RoomConnect {
+    org_id: String,
+    conn: String,
+    room: String,
+    user_id: String,
+    session: Option<String>,
+    limit: u64,
+}
+
 fn one() -> u32 {
     1
 }
@@ -110,6 +147,7 @@ impl DurableObject for Tenant {
             "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, count INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS quotas (kind TEXT PRIMARY KEY, period TEXT NOT NULL, used INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS room_conns (conn TEXT PRIMARY KEY, room TEXT NOT NULL, user_id TEXT NOT NULL, session TEXT, at INTEGER NOT NULL)",
         ] {
             // Idempotent DDL; a failure here surfaces on the first query instead.
             let _ = sql.exec(ddl, None);
@@ -174,6 +212,116 @@ impl DurableObject for Tenant {
                 self.put_quota(&sql, &r.kind, q.clone())?;
                 self.schedule_flush().await?;
                 Response::from_json(&json!({"used": q.used}))
+            }
+            (Method::Post, "/rooms/connect") => {
+                let r: RoomConnect = req.json().await?;
+                self.remember_org(&sql, Some(&r.org_id))?;
+                let (allowed, q) =
+                    limits::consume(self.quota(&sql, ROOM_CONNECTIONS)?, "", r.limit, 1);
+                if allowed {
+                    self.put_quota(&sql, ROOM_CONNECTIONS, q.clone())?;
+                    sql.exec(
+                        "INSERT OR REPLACE INTO room_conns (conn, room, user_id, session, at) VALUES (?, ?, ?, ?, ?)",
+                        vec![
+                            r.conn.as_str().into(),
+                            r.room.as_str().into(),
+                            r.user_id.as_str().into(),
+                            r.session.as_deref().into(),
+                            now_ms.into(),
+                        ],
+                    )?;
+                    self.schedule_flush().await?;
+                    return Response::from_json(
+                        &json!({"allowed": true, "used": q.used, "limit": r.limit}),
+                    );
+                }
+                // Refused: name the rooms holding connections, so the caller can check them
+                // for connections that died without a close event (a runtime restart).
+                let rows: Vec<RoomRow> = sql
+                    .exec("SELECT DISTINCT room FROM room_conns", None)?
+                    .to_array()?;
+                let rooms: Vec<String> = rows.into_iter().map(|r| r.room).collect();
+                Response::from_json(
+                    &json!({"allowed": false, "used": q.used, "limit": r.limit, "rooms": rooms}),
+                )
+            }
+            (Method::Post, "/rooms/reconcile") => {
+                let r: Reconcile = req.json().await?;
+                for (room, live) in &r.live {
+                    let known: Vec<ConnRow> = sql
+                        .exec(
+                            "SELECT conn FROM room_conns WHERE room = ? AND at < ?",
+                            vec![room.as_str().into(), r.before.into()],
+                        )?
+                        .to_array()?;
+                    for c in known.iter().filter(|c| !live.contains(&c.conn)) {
+                        sql.exec(
+                            "DELETE FROM room_conns WHERE conn = ?",
+                            vec![c.conn.as_str().into()],
+                        )?;
+                    }
+                }
+                #[derive(Deserialize)]
+                struct Count {
+                    n: i64,
+                }
+                let n: Vec<Count> = sql
+                    .exec("SELECT COUNT(*) AS n FROM room_conns", None)?
+                    .to_array()?;
+                let used = n.first().map_or(0, |c| c.n.max(0) as u64);
+                self.put_quota(
+                    &sql,
+                    ROOM_CONNECTIONS,
+                    Quota {
+                        period: String::new(),
+                        used,
+                    },
+                )?;
+                self.schedule_flush().await?;
+                Response::from_json(&json!({ "used": used }))
+            }
+            (Method::Post, "/rooms/disconnect") => {
+                #[derive(Deserialize)]
+                struct Conn {
+                    conn: String,
+                }
+                let r: Conn = req.json().await?;
+                let known: Vec<serde_json::Value> = sql
+                    .exec(
+                        "SELECT 1 AS x FROM room_conns WHERE conn = ?",
+                        vec![r.conn.as_str().into()],
+                    )?
+                    .to_array()?;
+                let mut q = self.quota(&sql, ROOM_CONNECTIONS)?;
+                if !known.is_empty() {
+                    sql.exec(
+                        "DELETE FROM room_conns WHERE conn = ?",
+                        vec![r.conn.as_str().into()],
+                    )?;
+                    let released = limits::release(q, "", 1);
+                    self.put_quota(&sql, ROOM_CONNECTIONS, released.clone())?;
+                    self.schedule_flush().await?;
+                    q = Some(released);
+                }
+                Response::from_json(&json!({"used": q.map_or(0, |q| q.used)}))
+            }
+            (Method::Post, "/rooms/find") => {
+                #[derive(Deserialize)]
+                struct Find {
+                    user_id: Option<String>,
+                    session: Option<String>,
+                    #[serde(default)]
+                    all: bool,
+                }
+                let r: Find = req.json().await?;
+                let rows: Vec<RoomRow> = sql
+                    .exec(
+                        "SELECT DISTINCT room FROM room_conns WHERE ?3 OR (?1 IS NOT NULL AND user_id = ?1) OR (?2 IS NOT NULL AND session = ?2)",
+                        vec![r.user_id.as_deref().into(), r.session.as_deref().into(), i64::from(r.all).into()],
+                    )?
+                    .to_array()?;
+                let rooms: Vec<String> = rows.into_iter().map(|r| r.room).collect();
+                Response::from_json(&json!({ "rooms": rooms }))
             }
             (Method::Get, "/usage") => {
                 let rows: Vec<QuotaRow> = sql

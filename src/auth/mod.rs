@@ -227,6 +227,27 @@ pub async fn org_access_reading<T: serde::de::DeserializeOwned>(
     read: Option<Result<worker::D1PreparedStatement, ApiError>>,
 ) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
     let credential = credential(req, cx).await?;
+    org_access_reading_as(cx, credential, org_id, read).await
+}
+
+/// [`org_access`] for a credential already verified another way (a room ticket names the
+/// user and session it was issued to; they are checked again here).
+pub async fn org_access_as(
+    cx: &Ctx,
+    credential: Credential,
+    org_id: &str,
+) -> Result<OrgAccess, ApiError> {
+    org_access_reading_as::<serde_json::Value>(cx, credential, org_id, None)
+        .await
+        .map(|(access, _)| access)
+}
+
+async fn org_access_reading_as<T: serde::de::DeserializeOwned>(
+    cx: &Ctx,
+    credential: Credential,
+    org_id: &str,
+    read: Option<Result<worker::D1PreparedStatement, ApiError>>,
+) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
     if !edge_core::ids::is_id(edge_core::ids::IdKind::Org, org_id) {
         return Err(ApiError::not_found("No such organization."));
     }

@@ -190,6 +190,15 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
         })
         .await
         .map_err(audit::WriteError::into_api)?;
+        // Revocation is effective at once, for the key's realtime sockets too.
+        crate::realtime::close_sockets(
+            &cx.env,
+            &access.org_id,
+            crate::realtime::Whose::User(id),
+            edge_core::rooms::CLOSE_SESSION_REVOKED,
+            "credential revoked",
+        )
+        .await;
     }
     Ok(http::empty(204))
 }

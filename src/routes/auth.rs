@@ -10,9 +10,10 @@ use crate::db::{self, V};
 use crate::http::{self, ApiResult};
 use crate::pipeline::Ctx;
 use crate::sql;
-use crate::{jobs, platform};
+use crate::{jobs, platform, realtime};
 use edge_core::ids::IdKind;
 use edge_core::json::Checks;
+use edge_core::rooms;
 use edge_core::sealed::{self, Expiring};
 use edge_core::tokens::{self, SecretKind};
 use edge_core::validate::{self, Email};
@@ -279,8 +280,8 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
         sessions::Refreshed::Ok(session) => http::json(200, &session.body()),
         sessions::Refreshed::Invalid => Err(invalid_refresh()),
         sessions::Refreshed::Reused(user_id, session_id) => {
-            let events: Vec<Event> = user_orgs(&db, &user_id)
-                .await?
+            let orgs = user_orgs(&db, &user_id).await?;
+            let events: Vec<Event> = orgs
                 .iter()
                 .map(|o| {
                     Event::new(&o.id, "auth.refresh_token_reused", Actor::anonymous())
@@ -289,6 +290,16 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
                 })
                 .collect();
             audit::record(&db, &auth::audit_origin(&req, cx), &events).await?;
+            for o in &orgs {
+                realtime::close_sockets(
+                    &cx.env,
+                    &o.id,
+                    realtime::Whose::Session(&session_id),
+                    rooms::CLOSE_SESSION_REVOKED,
+                    "session revoked",
+                )
+                .await;
+            }
             Err(invalid_refresh())
         }
     }
@@ -297,8 +308,8 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
 pub async fn logout(req: Request, cx: &Ctx) -> ApiResult {
     let (user_id, session_id) = auth::user(&req, cx).await?;
     let db = db::database(&cx.env)?;
-    let events: Vec<Event> = user_orgs(&db, &user_id)
-        .await?
+    let orgs = user_orgs(&db, &user_id).await?;
+    let events: Vec<Event> = orgs
         .iter()
         .map(|o| {
             Event::new(&o.id, "auth.logout", Actor::user(&user_id))
@@ -316,6 +327,17 @@ pub async fn logout(req: Request, cx: &Ctx) -> ApiResult {
     })
     .await
     .map_err(audit::WriteError::into_api)?;
+    // The session's realtime sockets go with it.
+    for o in &orgs {
+        realtime::close_sockets(
+            &cx.env,
+            &o.id,
+            realtime::Whose::Session(&session_id),
+            rooms::CLOSE_SESSION_REVOKED,
+            "session revoked",
+        )
+        .await;
+    }
     Ok(http::empty(204))
 }
 
@@ -468,8 +490,8 @@ pub async fn password_reset_confirm(mut req: Request, cx: &Ctx) -> ApiResult {
     let stamp = platform::rfc3339(now);
     let used = "SELECT 1 FROM password_resets WHERE hash = ?1 AND used_by = ?2";
     let used_args = || vec![V::from(&hash), V::from(&cx.request_id)];
-    let events: Vec<Event> = user_orgs(&db, &row.user_id)
-        .await?
+    let orgs = user_orgs(&db, &row.user_id).await?;
+    let events: Vec<Event> = orgs
         .iter()
         .map(|o| {
             Event::new(&o.id, "auth.password_reset", Actor::user(&row.user_id))
@@ -504,6 +526,17 @@ pub async fn password_reset_confirm(mut req: Request, cx: &Ctx) -> ApiResult {
     .map_err(audit::WriteError::into_api)?;
     if results.first().map(db::changes) != Some(1) {
         return Err(invalid_token("password reset"));
+    }
+    // Every session was revoked: so are all the user's realtime sockets.
+    for o in &orgs {
+        realtime::close_sockets(
+            &cx.env,
+            &o.id,
+            realtime::Whose::User(&row.user_id),
+            rooms::CLOSE_SESSION_REVOKED,
+            "session revoked",
+        )
+        .await;
     }
     Ok(http::empty(204))
 }

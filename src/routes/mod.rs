@@ -13,6 +13,7 @@ mod jobs;
 mod me;
 mod orgs;
 mod proxy;
+mod rooms;
 mod testing;
 
 use crate::http::ApiResult;
@@ -85,6 +86,10 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::TestFileObjects => testing::file_objects(req, cx).await,
         Route::TestR2Put => testing::r2_put(req, cx).await,
         Route::TestR2Get => testing::r2_get(cx).await,
+        Route::RoomTicket => rooms::ticket(req, cx).await,
+        Route::RoomConnect => rooms::connect(req, cx).await,
+        Route::RoomPresence => rooms::presence(req, cx).await,
+        Route::DemoRooms => rooms::demo(),
         Route::TestRoomEvents => testing::room_events(cx).await,
         Route::OriginProxy => proxy::forward(req, cx).await,
         Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),

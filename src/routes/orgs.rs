@@ -172,6 +172,14 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
     })
     .await
     .map_err(audit::WriteError::into_api)?;
+    crate::realtime::close_sockets(
+        &cx.env,
+        &access.org_id,
+        crate::realtime::Whose::Everyone,
+        edge_core::rooms::CLOSE_MEMBERSHIP_REMOVED,
+        "organization deleted",
+    )
+    .await;
     Ok(http::empty(204))
 }
 
@@ -296,6 +304,16 @@ pub async fn member_patch(mut req: Request, cx: &Ctx) -> ApiResult {
         if results.first().map(db::changes) != Some(1) {
             return Err(last_owner());
         }
+        // Open sockets carry the old rights (a demoted member could still send): close them,
+        // so a reconnect gets the new ones.
+        crate::realtime::close_sockets(
+            &cx.env,
+            &access.org_id,
+            crate::realtime::Whose::User(&target.user_id),
+            edge_core::rooms::CLOSE_ROLE_CHANGED,
+            "role changed",
+        )
+        .await;
     }
     http::json(
         200,
@@ -345,5 +363,13 @@ pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
     if results.first().map(db::changes) != Some(1) {
         return Err(last_owner());
     }
+    crate::realtime::close_sockets(
+        &cx.env,
+        &access.org_id,
+        crate::realtime::Whose::User(&target.user_id),
+        edge_core::rooms::CLOSE_MEMBERSHIP_REMOVED,
+        "membership removed",
+    )
+    .await;
     Ok(http::empty(204))
 }

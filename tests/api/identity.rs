@@ -14,7 +14,7 @@ mod flows;
 mod input;
 mod invitations;
 mod jwt;
-mod kit;
+pub(crate) mod kit;
 mod mass_assignment;
 mod roles;
 mod tenancy;

@@ -15,6 +15,7 @@ mod foundation;
 mod identity;
 mod jobs;
 mod limits;
+mod rooms;
 mod support;
 
 use libtest_mimic::{Arguments, Trial};
@@ -28,6 +29,7 @@ fn all_trials() -> Vec<Trial> {
         identity::trials(),
         jobs::trials(),
         limits::trials(),
+        rooms::trials(),
     ]
     .into_iter()
     .flatten()

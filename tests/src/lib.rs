@@ -5,6 +5,7 @@
 //! Every child process runs in its own process group and is killed with it, also when a test
 //! panics. Tests never share data: each makes its own random keys, ids and emails ([`random`]).
 
+pub mod chromium;
 pub mod client;
 pub mod manifest;
 pub mod origin;
@@ -17,6 +18,7 @@ pub mod secrets;
 pub mod signature;
 pub mod wait;
 pub mod worker;
+pub mod ws;
 
 pub use client::{Api, Reply, SendExt};
 pub use origin::{Answer, Origin, Recorded};
