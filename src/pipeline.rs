@@ -63,6 +63,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| platform::new_id(IdKind::Request));
     let method = req.method();
+    let raw_method = req.inner().method();
     let origin = req.headers().get("Origin").ok().flatten();
 
     let config = match config::load(&env) {
@@ -71,7 +72,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
             let err = http::internal("invalid configuration", e);
             let mut resp = http::problem(&err, &request_id);
             http::finish(&mut resp, &request_id, Vec::new());
-            log(&request_id, &method, "config", 500, started);
+            log(&request_id, &raw_method, "config", 500, started);
             return resp;
         }
     };
@@ -92,7 +93,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         }
     }
     http::finish(&mut resp, &request_id, cors_headers);
-    log(&request_id, &method, route, resp.status_code(), started);
+    log(&request_id, &raw_method, route, resp.status_code(), started);
     resp
 }
 
@@ -122,10 +123,11 @@ async fn dispatch(
     config: Rc<Config>,
     request_id: &str,
 ) -> (&'static str, ApiResult, Vec<(&'static str, String)>) {
-    let method = req.method();
+    // The method as sent: `worker::Method` maps methods it does not know (QUERY, PROPFIND…)
+    // to GET, which would serve them as GETs.
+    let method = req.inner().method();
     let path = req.path();
-    let (route, pattern, params) = match router::resolve(method.as_ref(), &path, config.test_routes)
-    {
+    let (route, pattern, params) = match router::resolve(&method, &path, config.test_routes) {
         Matched::Found {
             route,
             pattern,
@@ -136,7 +138,7 @@ async fn dispatch(
             return ("unmatched", Err(err), Vec::new());
         }
         Matched::MethodNotAllowed { allowed } => {
-            let err = ApiError::method_not_allowed(method.as_ref(), &allowed);
+            let err = ApiError::method_not_allowed(&method, &allowed);
             return ("unmatched", Err(err), Vec::new());
         }
     };
@@ -187,12 +189,12 @@ async fn flood_filter(req: &Request, env: &Env, pattern: &str) -> Result<(), Api
 }
 
 /// One structured line per request; never headers, bodies, tokens or secrets.
-fn log(request_id: &str, method: &Method, route: &str, status: u16, started: i64) {
+fn log(request_id: &str, method: &str, route: &str, status: u16, started: i64) {
     let line = serde_json::json!({
         "level": if status >= 500 { "error" } else { "info" },
         "msg": "request",
         "request_id": request_id,
-        "method": method.as_ref(),
+        "method": method,
         "route": route,
         "status": status,
         "duration_ms": platform::now_ms() - started,

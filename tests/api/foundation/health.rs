@@ -56,7 +56,16 @@ async fn unknown_path_is_404_not_found(s: &Suite) {
 }
 
 async fn wrong_method_is_405_with_allow(s: &Suite) {
-    for (method, path) in [(Method::POST, "/health"), (Method::DELETE, "/health/ready")] {
+    // Methods the runtime's method type does not know (QUERY, PROPFIND) must not be served as
+    // the GET they are not.
+    let query = Method::from_bytes(b"QUERY").expect("method");
+    let propfind = Method::from_bytes(b"PROPFIND").expect("method");
+    for (method, path) in [
+        (Method::POST, "/health"),
+        (Method::DELETE, "/health/ready"),
+        (query, "/health"),
+        (propfind, "/v1/openapi.json"),
+    ] {
         let r = s.api.request(method.clone(), path).reply().await;
         r.expect_problem(405, "method_not_allowed");
         let allow = r.header_tokens("allow");
