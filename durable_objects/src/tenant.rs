@@ -5,7 +5,7 @@
 //!
 //! Internal protocol (JSON over `fetch`, called only by the worker):
 //! - `POST /limit`   `{org_id?, key, limit, window, cost}` → [`Decision`]
-//! - `POST /count`   `{key, window, cost}` → [`Counted`]: counted whatever the limit, which the
+//! - `GET /count?key=&window=&usage_of=` → [`Counted`]: counted whatever the limit, which the
 //!   caller applies (the per-user limiter objects `rl:user:{id}`, asked in parallel with the
 //!   D1 read that yields the organization's plan)
 //! - `POST /requests` `{org_id}` → `{used}`: one authenticated request of the organization
@@ -49,15 +49,12 @@ pub struct Tenant {
     quotas: RefCell<HashMap<String, Quota>>,
 }
 
-#[derive(Deserialize)]
 struct CountReq {
     key: String,
     window: u32,
-    #[serde(default = "one")]
     cost: u32,
     /// Also count one request towards this organization's usage (the caller refunds it with
     /// `/requests` `amount: -1` if the request turns out refused).
-    #[serde(default)]
     usage_of: Option<String>,
 }
 
@@ -178,8 +175,19 @@ impl DurableObject for Tenant {
                 }
                 Response::from_json(&d)
             }
-            (Method::Post, "/count") => {
-                let r: CountReq = req.json().await?;
+            (Method::Get, "/count") => {
+                let url = req.url()?;
+                let arg = |name: &str| {
+                    url.query_pairs()
+                        .find(|(k, _)| k == name)
+                        .map(|(_, v)| v.into_owned())
+                };
+                let r = CountReq {
+                    key: arg("key").unwrap_or_default(),
+                    window: arg("window").and_then(|w| w.parse().ok()).unwrap_or(60),
+                    cost: 1,
+                    usage_of: arg("usage_of"),
+                };
                 let state = self.window(&sql, &r.key)?;
                 let (counted, w) = limits::count(state, now_ms, r.window, r.cost);
                 self.store_window(&sql, &r.key, w, state.is_none(), now_ms)?;
