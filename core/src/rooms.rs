@@ -158,6 +158,33 @@ impl FrameError {
     }
 }
 
+/// Messages one user may post to one room per [`SEND_WINDOW_SECONDS`] (all of the user's
+/// sockets together, so more tabs buy no more), unless `ROOM_MESSAGES_PER_WINDOW` says
+/// otherwise. A chat never gets near it; a runaway client or a flood does.
+pub const SEND_LIMIT: u32 = 200;
+pub const SEND_WINDOW_SECONDS: u32 = 10;
+
+/// Whether a user who has `state` in this room may post one more message now, and the
+/// window to remember. Refused: the `error` frame to send back (`rate_limited`, with the
+/// seconds until the window ends).
+pub fn may_post(
+    state: Option<crate::limits::Window>,
+    now_ms: i64,
+    limit: u32,
+) -> (Result<(), String>, crate::limits::Window) {
+    let (d, w) = crate::limits::check(state, now_ms, limit, SEND_WINDOW_SECONDS, 1);
+    if d.allowed {
+        (Ok(()), w)
+    } else {
+        let frame = json!({
+            "type": "error", "code": "rate_limited",
+            "detail": format!("At most {limit} messages per {SEND_WINDOW_SECONDS} s per user in a room; this one was not posted."),
+            "retry_after": d.reset,
+        });
+        (Err(frame.to_string()), w)
+    }
+}
+
 #[derive(Deserialize)]
 struct RawFrame {
     #[serde(rename = "type")]
@@ -262,6 +289,25 @@ pub fn welcome(you: &Identity, members: Vec<Value>, history: Vec<Value>) -> Valu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn posting_is_limited_per_window_and_reopens() {
+        let mut state = None;
+        for i in 0..3 {
+            let (ok, w) = may_post(state, 1_000 + i, 3);
+            assert!(ok.is_ok());
+            state = Some(w);
+        }
+        let (refused, w) = may_post(state, 2_000, 3);
+        let frame: Value =
+            serde_json::from_str(&refused.expect_err("over the limit")).unwrap_or_default();
+        assert_eq!(frame["type"], "error");
+        assert_eq!(frame["code"], "rate_limited");
+        assert_eq!(frame["retry_after"], 9);
+        // The next window takes messages again.
+        let (ok, _) = may_post(Some(w), 1_000 + i64::from(SEND_WINDOW_SECONDS) * 1000, 3);
+        assert!(ok.is_ok());
+    }
 
     fn id(user: &str, conn: &str) -> Identity {
         Identity {

@@ -33,6 +33,11 @@ const EVENTS_KEPT: i64 = 50;
 pub struct Room {
     state: State,
     env: Env,
+    /// Each user's send window (in memory: a flooding user keeps the object awake, and a
+    /// hibernated room has no one sending).
+    sends: std::cell::RefCell<std::collections::HashMap<String, edge_core::limits::Window>>,
+    /// Messages per user per window (`ROOM_MESSAGES_PER_WINDOW`, default `rooms::SEND_LIMIT`).
+    send_limit: u32,
 }
 
 #[derive(Deserialize)]
@@ -64,7 +69,18 @@ impl DurableObject for Room {
         {
             state.set_websocket_auto_response(&pair);
         }
-        Self { state, env }
+        let send_limit = env
+            .var("ROOM_MESSAGES_PER_WINDOW")
+            .ok()
+            .and_then(|v| v.to_string().trim().parse().ok())
+            .filter(|n: &u32| *n > 0)
+            .unwrap_or(rooms::SEND_LIMIT);
+        Self {
+            state,
+            env,
+            sends: Default::default(),
+            send_limit,
+        }
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
@@ -151,6 +167,14 @@ impl DurableObject for Room {
                 let _ = ws.send_with_str(r#"{"type":"pong"}"#);
             }
             Ok(ClientFrame::Message(data)) => {
+                let now_ms = worker::Date::now().as_millis() as i64;
+                let state = self.sends.borrow().get(&me.user_id).copied();
+                let (verdict, window) = rooms::may_post(state, now_ms, self.send_limit);
+                self.sends.borrow_mut().insert(me.user_id.clone(), window);
+                if let Err(frame) = verdict {
+                    let _ = ws.send_with_str(&frame);
+                    return Ok(());
+                }
                 if let Err(e) = self.post(&me, &data) {
                     worker::console_error!("room message not stored: {e}");
                     let _ = ws.send_with_str(

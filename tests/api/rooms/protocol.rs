@@ -15,6 +15,7 @@ pub fn trials() -> Vec<Trial> {
         trial!(bad_frames_get_error_frames_and_the_room_keeps_working),
         trial!(viewers_receive_but_cannot_send),
         trial!(any_display_name_travels_intact),
+        trial!(a_flood_is_rate_limited_per_user_and_the_room_keeps_working),
     ]
 }
 
@@ -209,4 +210,51 @@ async fn any_display_name_travels_intact(s: &Suite) {
     assert_eq!(w["you"]["name"], name);
     say(&mut ws, json!("hi")).await;
     assert_eq!(ws.next_of("message", EVENT).await["from"]["name"], name);
+}
+
+/// A private worker allows 5 messages per user per 10 s window: a user's two sockets share
+/// the budget, the sixth message is refused with a `rate_limited` error frame (nothing posted,
+/// no `seq` used), the socket and the room keep working, and the next window takes messages.
+async fn a_flood_is_rate_limited_per_user_and_the_room_keeps_working(s: &Suite) {
+    let worker = s
+        .private_worker(edge_tests::WorkerOptions::new().var("ROOM_MESSAGES_PER_WINDOW", "5"))
+        .await;
+    let api = worker.api();
+    let owner = signup(&api).await;
+    let org = owner.org_id.clone();
+    let room = room_name();
+    let (mut tab1, _) = connect(&api, &owner.access, &org, &room).await;
+    let (mut tab2, _) = connect(&api, &owner.access, &org, &room).await;
+    for i in 0..3 {
+        say(&mut tab1, json!({"tab": 1, "i": i})).await;
+        say(&mut tab2, json!({"tab": 2, "i": i})).await;
+    }
+    let frames = tab1.drain(Duration::from_secs(2)).await;
+    let seqs: Vec<i64> = frames
+        .iter()
+        .filter(|f| f["type"] == "message")
+        .filter_map(|f| f["seq"].as_i64())
+        .collect();
+    assert_eq!(seqs, (1..=5).collect::<Vec<_>>(), "{frames:?}");
+    let refused: Vec<Value> = tab2
+        .drain(Duration::from_secs(2))
+        .await
+        .into_iter()
+        .filter(|f| f["type"] == "error")
+        .collect();
+    assert_eq!(
+        refused.len(),
+        1,
+        "one refusal, on the socket that sent the 6th: {refused:?}"
+    );
+    assert_eq!(refused[0]["code"], "rate_limited");
+    let retry = refused[0]["retry_after"].as_u64().unwrap_or(0);
+    assert!((1..=10).contains(&retry), "{}", refused[0]);
+    // Pings still work; after the window the user posts again, with the next seq.
+    tab2.send_text(r#"{"type":"ping"}"#).await;
+    assert_eq!(tab2.next_of("pong", EVENT).await["type"], "pong");
+    tokio::time::sleep(Duration::from_secs(retry + 1)).await;
+    say(&mut tab2, json!({"after": "the window"})).await;
+    let m = tab1.next_of("message", EVENT).await;
+    assert_eq!(m["seq"], 6, "{m}");
 }
