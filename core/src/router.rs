@@ -81,6 +81,8 @@ pub enum Route {
     TestJobGet,
     TestBenchHash,
     TestBenchJwt,
+    TestTenantId,
+    TestTenantWindows,
 }
 
 /// One row of the table.
@@ -302,6 +304,12 @@ pub const ROUTES: &[RouteDef] = &[
     test("GET", "/__test/jobs/{id}", Route::TestJobGet),
     test("GET", "/__test/bench/password-hash", Route::TestBenchHash),
     test("GET", "/__test/bench/jwt-verify", Route::TestBenchJwt),
+    test("GET", "/__test/tenants/{name}", Route::TestTenantId),
+    test(
+        "GET",
+        "/__test/tenants/{name}/windows",
+        Route::TestTenantWindows,
+    ),
 ];
 
 /// Path parameters of a match, percent-decoded.

@@ -11,7 +11,8 @@
 //! - `POST /requests` `{org_id}` → `{used}`: one authenticated request of the organization
 //! - `POST /quota`   `{org_id?, kind, period, limit, amount}` → `{allowed, used, limit}`
 //! - `POST /release` `{org_id?, kind, period, amount}` → `{used}`
-//! - `GET /usage` → `{kind: {period, used}}`
+//! - `GET /usage` → `{kind: {period, used}}`; `GET /windows` → `{keys}` (the rate-limit keys
+//!   counted here: what the test routes observe)
 //! - `POST /rooms/connect` `{org_id, conn, room, user_id, session?, limit}` → `{allowed, used,
 //!   limit}`: takes one `room_connections` and remembers the connection (who, which room).
 //! - `POST /rooms/disconnect` `{conn}` → `{used}`: gives it back, once per connection.
@@ -19,6 +20,8 @@
 //!   registered before `before` that their room no longer holds, and recounts.
 //! - `POST /rooms/find` `{user_id?, session?, all?}` → `{rooms}`: rooms where they have sockets, so
 //!   a revoked session or a removed member can be closed without enumerating every room.
+
+mod flush;
 
 use crate::internal;
 use edge_core::limits::{self, Counted, Decision, Quota, Window};
@@ -331,6 +334,7 @@ impl DurableObject for Tenant {
                 let rooms: Vec<String> = rows.into_iter().map(|r| r.room).collect();
                 Response::from_json(&json!({ "rooms": rooms }))
             }
+            (Method::Get, "/windows") => self.window_keys(&sql),
             (Method::Get, "/usage") => {
                 let rows: Vec<QuotaRow> = sql
                     .exec("SELECT kind, period, used FROM quotas", None)?
@@ -470,47 +474,6 @@ impl Tenant {
             storage.set_alarm(FLUSH_EVERY_MS).await?;
         }
         self.alarm_set.set(true);
-        Ok(())
-    }
-
-    /// Copies the usage counters to D1 (`usage_counters`), one upsert per counter, in one batch.
-    async fn flush_usage(&self) -> Result<()> {
-        let sql = self.state.storage().sql();
-        #[derive(Deserialize)]
-        struct Meta {
-            v: String,
-        }
-        let org: Vec<Meta> = sql
-            .exec("SELECT v FROM meta WHERE k = 'org_id'", None)?
-            .to_array()?;
-        let Some(org) = org.into_iter().next().map(|m| m.v) else {
-            return Ok(());
-        };
-        let rows: Vec<QuotaRow> = sql
-            .exec("SELECT kind, period, used FROM quotas", None)?
-            .to_array()?;
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let db = self.env.d1("DB")?;
-        let now = worker::Date::now().to_string();
-        let mut stmts = Vec::new();
-        for r in rows {
-            stmts.push(
-                db.prepare(
-                    "INSERT INTO usage_counters (org_id, metric, period, value, updated_at) VALUES (?1, ?2, ?3, ?4, ?5) \
-                     ON CONFLICT (org_id, metric, period) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                )
-                .bind(&[
-                    org.as_str().into(),
-                    r.kind.as_str().into(),
-                    r.period.as_str().into(),
-                    (r.used as f64).into(),
-                    now.as_str().into(),
-                ])?,
-            );
-        }
-        db.batch(stmts).await?;
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 //! logout and password reset take effect at once at no extra round trip.
 
 pub mod keyring;
+mod org;
 pub mod sessions;
 
 use crate::db;
@@ -30,6 +31,8 @@ pub struct ApiKey {
     pub org_id: String,
     pub scopes: Vec<Scope>,
     pub plan: Plan,
+    /// The key's `expires_at` (unix ms): its room sockets are closed then.
+    pub expires_at: Option<i64>,
 }
 
 /// A caller allowed into one organization, with what authorization needs.
@@ -81,7 +84,7 @@ impl OrgAccess {
     }
 }
 
-fn unauthenticated() -> ApiError {
+pub(crate) fn unauthenticated() -> ApiError {
     ApiError::unauthenticated("A valid access token or API key is required.")
         .with_header("WWW-Authenticate", "Bearer")
 }
@@ -155,11 +158,11 @@ async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
     .await?;
     let row = row.ok_or_else(unauthenticated)?;
     let now = platform::now();
-    let expired = row
+    let expires_at = row
         .expires_at
         .as_deref()
-        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok())
-        .is_some_and(|e| e <= now);
+        .and_then(|e| chrono::DateTime::parse_from_rfc3339(e).ok());
+    let expired = expires_at.is_some_and(|e| e <= now);
     if row.revoked_at.is_some() || expired {
         return Err(unauthenticated());
     }
@@ -190,15 +193,8 @@ async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
         org_id: row.org_id,
         scopes,
         plan,
+        expires_at: expires_at.map(|e| e.timestamp_millis()),
     })
-}
-
-#[derive(Deserialize)]
-struct SessionMembership {
-    user_id: String,
-    revoked_at: Option<String>,
-    role: Option<String>,
-    plan: Option<String>,
 }
 
 /// The caller's access to `org_id`. Another organization's id, or one the user is not a
@@ -227,7 +223,7 @@ pub async fn org_access_reading<T: serde::de::DeserializeOwned>(
     read: Option<Result<worker::D1PreparedStatement, ApiError>>,
 ) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
     let credential = credential(req, cx).await?;
-    org_access_reading_as(cx, credential, org_id, read).await
+    org::org_access_reading_as(cx, credential, org_id, read).await
 }
 
 /// [`org_access`] for a credential already verified another way (a room ticket names the
@@ -237,173 +233,9 @@ pub async fn org_access_as(
     credential: Credential,
     org_id: &str,
 ) -> Result<OrgAccess, ApiError> {
-    org_access_reading_as::<serde_json::Value>(cx, credential, org_id, None)
+    org::org_access_reading_as::<serde_json::Value>(cx, credential, org_id, None)
         .await
         .map(|(access, _)| access)
-}
-
-async fn org_access_reading_as<T: serde::de::DeserializeOwned>(
-    cx: &Ctx,
-    credential: Credential,
-    org_id: &str,
-    read: Option<Result<worker::D1PreparedStatement, ApiError>>,
-) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
-    if !edge_core::ids::is_id(edge_core::ids::IdKind::Org, org_id) {
-        return Err(ApiError::not_found("No such organization."));
-    }
-    if let Credential::ApiKey(k) = &credential {
-        if k.org_id != org_id {
-            return Err(ApiError::not_found("No such organization."));
-        }
-    }
-    let key = match &credential {
-        Credential::ApiKey(k) => format!("key:{}", k.id),
-        Credential::User { user_id, .. } => format!("user:{user_id}"),
-    };
-    let count = async {
-        if cx.config.rate_limits {
-            crate::limits::count(&cx.env, org_id, &key, 60)
-                .await
-                .map(Some)
-        } else {
-            Ok(None)
-        }
-    };
-    let (authorized, counted) =
-        futures_util::join!(authorize(cx, &credential, org_id, read), count);
-    let counted = counted?;
-    let outcome = authorized.and_then(|(access, data)| {
-        let policy = if access.role.is_some() {
-            "user"
-        } else {
-            "api_key"
-        };
-        decide(cx, &access, policy, counted)?;
-        Ok((access, data))
-    });
-    if outcome.is_err() && counted.is_some() {
-        let (env, org) = (cx.env.clone(), org_id.to_owned());
-        cx.alongside(async move {
-            if let Err(e) = crate::limits::refund_request(&env, &org).await {
-                let _ = crate::http::internal("refund request usage", e.detail);
-            }
-        });
-    }
-    outcome
-}
-
-/// The credential's access to `org_id` (membership, role, plan, session not revoked) and the
-/// first row of `read`, in one D1 batch for a user. An API key carries its access already.
-async fn authorize<T: serde::de::DeserializeOwned>(
-    cx: &Ctx,
-    credential: &Credential,
-    org_id: &str,
-    read: Option<Result<worker::D1PreparedStatement, ApiError>>,
-) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
-    let db = db::database(&cx.env)?;
-    let (user_id, session_id) = match credential {
-        Credential::ApiKey(k) => {
-            let data = match read {
-                Some(stmt) => db::first::<T>(stmt).await,
-                None => Ok(None),
-            };
-            let access = OrgAccess {
-                org_id: org_id.to_owned(),
-                plan: k.plan,
-                credential: credential.clone(),
-                role: None,
-            };
-            return Ok((access, data));
-        }
-        Credential::User {
-            user_id,
-            session_id,
-        } => (user_id, session_id),
-    };
-    let membership = sql!(
-        db,
-        "SELECT s.user_id, s.revoked_at, m.role, o.plan FROM sessions s \
-         LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = ?2 \
-         LEFT JOIN organizations o ON o.id = m.org_id \
-         WHERE s.id = ?1",
-        session_id,
-        org_id
-    )?;
-    let (statements, with_read) = match read {
-        Some(stmt) => (vec![membership, stmt?], true),
-        None => (vec![membership], false),
-    };
-    let results = db::batch(&db, statements)
-        .await
-        .map_err(|e| crate::http::internal("authorization read", e))?;
-    let first = |i: usize| -> Result<Option<serde_json::Value>, ApiError> {
-        match results.get(i) {
-            Some(r) => Ok(r
-                .results::<serde_json::Value>()
-                .map_err(|e| crate::http::internal("decode rows", e))?
-                .into_iter()
-                .next()),
-            None => Ok(None),
-        }
-    };
-    let row: SessionMembership = first(0)?
-        .and_then(|r| serde_json::from_value(r).ok())
-        .ok_or_else(unauthenticated)?;
-    if row.revoked_at.is_some() || &row.user_id != user_id {
-        return Err(unauthenticated());
-    }
-    let role = row
-        .role
-        .as_deref()
-        .and_then(Role::parse)
-        .ok_or_else(|| ApiError::not_found("No such organization."))?;
-    let plan = row
-        .plan
-        .as_deref()
-        .and_then(Plan::parse)
-        .unwrap_or(Plan::Free);
-    let data = if with_read {
-        first(1).and_then(|v| {
-            v.map(serde_json::from_value::<T>)
-                .transpose()
-                .map_err(|e| crate::http::internal("decode row", e))
-        })
-    } else {
-        Ok(None)
-    };
-    let access = OrgAccess {
-        org_id: org_id.to_owned(),
-        credential: credential.clone(),
-        role: Some(role),
-        plan,
-    };
-    Ok((access, data))
-}
-
-/// The per-minute limit of the organization's plan applied to a counted request: 429, or the
-/// headers for the response.
-fn decide(
-    cx: &Ctx,
-    access: &OrgAccess,
-    policy: &'static str,
-    counted: Option<edge_core::limits::Counted>,
-) -> Result<(), ApiError> {
-    let Some(counted) = counted else {
-        return Ok(());
-    };
-    let d = counted.decide(cx.config.limits.plan(access.plan).requests_per_minute);
-    if !d.allowed {
-        let what = if policy == "user" {
-            "per user in this organization"
-        } else {
-            "per API key"
-        };
-        return Err(crate::limits::refused(policy, &d, what));
-    }
-    cx.rate_headers
-        .borrow_mut()
-        .extend(edge_core::limits::headers(policy, &d));
-    Ok(())
 }
 
 /// A signed-in user (not an API key) whose session is live: `(user_id, session_id)`.

@@ -99,6 +99,8 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::TestJobGet => testing::get_job(cx).await,
         Route::TestBenchHash => testing::bench_hash(&req, cx),
         Route::TestBenchJwt => testing::bench_jwt(&req, cx),
+        Route::TestTenantId => testing::tenant_id(cx),
+        Route::TestTenantWindows => testing::tenant_windows(cx).await,
     }
 }
 

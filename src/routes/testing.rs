@@ -119,6 +119,32 @@ pub fn bench_jwt(req: &Request, cx: &Ctx) -> ApiResult {
     http::json(200, &serde_json::json!({"n": n, "cached": cached}))
 }
 
+/// `GET /__test/tenants/{name}`: the id of the `TENANT` object of that name, computed without
+/// creating the object (the suite looks for its storage file under the persist directory).
+pub fn tenant_id(cx: &Ctx) -> ApiResult {
+    let ns = cx.env.durable_object("TENANT").or_internal("TENANT")?;
+    let id = ns.id_from_name(cx.param("name")).or_internal("TENANT id")?;
+    http::json(200, &serde_json::json!({"id": id.to_string()}))
+}
+
+/// `GET /__test/tenants/{name}/windows`: the rate-limit keys counted in that `TENANT` object
+/// (asking creates the object: only for names known to exist).
+pub async fn tenant_windows(cx: &Ctx) -> ApiResult {
+    let stub = cx
+        .env
+        .durable_object("TENANT")
+        .and_then(|ns| ns.get_by_name(cx.param("name")))
+        .or_internal("TENANT stub")?;
+    let keys: serde_json::Value = stub
+        .fetch_with_str("https://tenant.internal/windows")
+        .await
+        .or_internal("TENANT windows")?
+        .json()
+        .await
+        .or_internal("TENANT windows answer")?;
+    http::json(200, &keys)
+}
+
 /// The server-side events a room received (`document.updated`, …), oldest first.
 pub async fn room_events(cx: &Ctx) -> ApiResult {
     let events = crate::realtime::events(&cx.env, cx.param("org"), cx.param("room"))

@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod fields;
 mod fixtures;
+mod foreign;
 mod isolation;
 mod plans;
 mod quotas;
@@ -21,6 +22,7 @@ pub fn trials() -> Vec<Trial> {
         requests::trials(),
         fields::trials(),
         isolation::trials(),
+        foreign::trials(),
         plans::trials(),
         auth::trials(),
         quotas::trials(),
