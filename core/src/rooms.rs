@@ -6,7 +6,7 @@
 //! [`DATA_MAX_BYTES`] as JSON) or `{"type":"ping"}`; anything else gets an `error` frame and
 //! the socket stays open.
 
-use crate::policy::Role;
+use crate::policy::{Action, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -29,6 +29,12 @@ pub const CLOSE_ROLE_CHANGED: u16 = 4005;
 pub const EVERY_SOCKET: &str = "*";
 /// Close code: the user is no longer a member of the organization (or it was deleted).
 pub const CLOSE_MEMBERSHIP_REMOVED: u16 = 4003;
+/// Close code: the socket's credential expired (an API key reached its `expires_at`).
+pub const CLOSE_CREDENTIAL_EXPIRED: u16 = 4002;
+/// Close code: what the room is about is gone (the document of a `doc:{id}` room was deleted).
+pub const CLOSE_ROOM_GONE: u16 = 4004;
+/// The room that carries every job's status (`job.updated`).
+pub const JOBS_ROOM: &str = "jobs";
 
 /// A checked room name: `[A-Za-z0-9_:.-]{1,96}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +56,39 @@ impl RoomName {
     pub fn document_id(&self) -> Option<&str> {
         self.0.strip_prefix("doc:")
     }
+
+    /// What joining this room (a ticket, a connect, its presence) needs: `rooms:join` always,
+    /// and the read right of the data the room carries: the jobs read right for `jobs` (every
+    /// job's status, the policy of `GET …/jobs`), the documents read right for `doc:{id}`.
+    pub fn required_actions(&self) -> Vec<Action> {
+        let mut needed = vec![Action::RoomsJoin];
+        if self.0 == JOBS_ROOM {
+            needed.push(Action::JobsRead);
+        }
+        if self.document_id().is_some() {
+            needed.push(Action::DocumentsRead);
+        }
+        needed
+    }
+}
+
+/// Whether a socket's credential has expired at `now_ms` (unix milliseconds).
+pub fn expired(id: &Identity, now_ms: i64) -> bool {
+    id.expires_at.is_some_and(|e| e <= now_ms)
+}
+
+/// The earliest credential expiry among live sockets: when the room must wake up to close.
+pub fn next_expiry<'a>(live: impl IntoIterator<Item = &'a Identity>) -> Option<i64> {
+    live.into_iter()
+        .filter(|i| !i.gone)
+        .filter_map(|i| i.expires_at)
+        .min()
+}
+
+/// A server-side event after which the room's sockets are closed, with the close code and
+/// reason: the deletion of a `doc:{id}` room's document.
+pub fn closes_room(event: &Value) -> Option<(u16, &'static str)> {
+    (event["type"] == "document.deleted").then_some((CLOSE_ROOM_GONE, "document deleted"))
 }
 
 /// What a ticket carries: who it was issued to and for which room, until when.
@@ -93,6 +132,10 @@ pub struct Identity {
     /// The session of a user's access token; `None` for an API key.
     pub session: Option<String>,
     pub can_send: bool,
+    /// When the credential stops being valid (an API key's `expires_at`, unix milliseconds):
+    /// the room closes the socket then with [`CLOSE_CREDENTIAL_EXPIRED`].
+    #[serde(default)]
+    pub expires_at: Option<i64>,
     /// Set once the server has closed the socket (so late close events change nothing).
     #[serde(default)]
     pub gone: bool,
@@ -319,8 +362,62 @@ mod tests {
             role: Some(Role::Member),
             session: Some(format!("ses_{user}")),
             can_send: true,
+            expires_at: None,
             gone: false,
         }
+    }
+
+    #[test]
+    fn rooms_require_the_read_right_of_what_they_carry() {
+        let need = |n: &str| RoomName::parse(n).map(|r| r.required_actions());
+        assert_eq!(need("lobby"), Some(vec![Action::RoomsJoin]));
+        assert_eq!(
+            need("jobs"),
+            Some(vec![Action::RoomsJoin, Action::JobsRead])
+        );
+        assert_eq!(
+            need("doc:doc_1"),
+            Some(vec![Action::RoomsJoin, Action::DocumentsRead])
+        );
+        // Only the exact name carries jobs.
+        assert_eq!(need("jobs2"), Some(vec![Action::RoomsJoin]));
+        // A key with only rooms:join is refused `jobs`; with jobs:write it may join.
+        use crate::policy::{authorize, Principal, Scope};
+        let ok = |scopes: &[Scope], n: &str| {
+            need(n)
+                .unwrap_or_default()
+                .into_iter()
+                .all(|a| authorize(Principal::ApiKey(scopes), a).is_ok())
+        };
+        assert!(!ok(&[Scope::RoomsJoin], "jobs"));
+        assert!(ok(&[Scope::RoomsJoin, Scope::JobsWrite], "jobs"));
+        assert!(ok(&[Scope::RoomsJoin], "lobby"));
+        assert!(!ok(&[Scope::RoomsJoin], "doc:doc_1"));
+        // Every role may read jobs: viewers join `jobs`.
+        assert!(need("jobs")
+            .unwrap_or_default()
+            .into_iter()
+            .all(|a| authorize(Principal::User(Role::Viewer), a).is_ok()));
+    }
+
+    #[test]
+    fn expiry_and_closing_events() {
+        let mut a = id("u1", "c1");
+        let mut b = id("u2", "c2");
+        assert_eq!(next_expiry([&a, &b]), None);
+        a.expires_at = Some(200);
+        b.expires_at = Some(100);
+        assert_eq!(next_expiry([&a, &b]), Some(100));
+        b.gone = true;
+        assert_eq!(next_expiry([&a, &b]), Some(200));
+        assert!(!expired(&a, 199));
+        assert!(expired(&a, 200));
+        assert!(!expired(&id("u3", "c3"), i64::MAX));
+        assert_eq!(
+            closes_room(&json!({"type": "document.deleted"})),
+            Some((CLOSE_ROOM_GONE, "document deleted"))
+        );
+        assert_eq!(closes_room(&json!({"type": "document.updated"})), None);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! Every departure (close, error, server close) tells the org's `TENANT` object, which
 //! releases the room-connection quota and forgets the connection (idempotent per connection).
 
+mod lifetime;
+
 use crate::internal;
 use edge_core::rooms::{self, ClientFrame, FrameError, Identity};
 use serde::Deserialize;
@@ -89,7 +91,7 @@ impl DurableObject for Room {
             return resp;
         }
         match (req.method(), req.path().as_str()) {
-            (Method::Get, "/connect") => self.accept(&req, &sql),
+            (Method::Get, "/connect") => self.accept(&req, &sql).await,
             (Method::Get, "/presence") => {
                 let live = self.live(None);
                 let ids: Vec<&Identity> = live.iter().map(|(_, i)| i).collect();
@@ -131,7 +133,11 @@ impl DurableObject for Room {
                     vec![EVENTS_KEPT.into()],
                 )?;
                 let delivered = self.broadcast(&body, None);
-                Response::from_json(&json!({ "delivered": delivered }))
+                let closed = match rooms::closes_room(&event) {
+                    Some((code, reason)) => self.close_all(code, reason).await,
+                    None => 0,
+                };
+                Response::from_json(&json!({ "delivered": delivered, "closed": closed }))
             }
             (Method::Get, "/events") => {
                 let rows: Vec<Body> = sql
@@ -155,6 +161,9 @@ impl DurableObject for Room {
         let Some(me) = attachment(&ws).filter(|i| !i.gone) else {
             return Ok(());
         };
+        if self.sender_expired(&ws, &me).await {
+            return Ok(());
+        }
         let text = match message {
             WebSocketIncomingMessage::String(t) => t,
             WebSocketIncomingMessage::Binary(_) => {
@@ -205,6 +214,11 @@ impl DurableObject for Room {
         Ok(())
     }
 
+    async fn alarm(&self) -> Result<Response> {
+        let closed = self.close_expired().await?;
+        Response::from_json(&json!({ "closed": closed }))
+    }
+
     async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> Result<()> {
         if let Some(id) = attachment(&ws).filter(|i| !i.gone) {
             self.depart(&ws, id).await;
@@ -240,7 +254,7 @@ impl Room {
             .count()
     }
 
-    fn accept(&self, req: &Request, sql: &SqlStorage) -> Result<Response> {
+    async fn accept(&self, req: &Request, sql: &SqlStorage) -> Result<Response> {
         let me: Identity = req
             .headers()
             .get("X-Room-Identity")?
@@ -284,6 +298,9 @@ impl Room {
             for (ws, _) in &others {
                 let _ = ws.send_with_str(&text);
             }
+        }
+        if let Some(at) = me.expires_at {
+            self.wake_by(at).await?;
         }
         Response::from_websocket(pair.client)
     }

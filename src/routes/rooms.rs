@@ -26,14 +26,16 @@ fn bad_ticket() -> ApiError {
     .with_header("WWW-Authenticate", "Bearer")
 }
 
-/// The room of the path, if the caller may join it: `rooms:join` (any member; API keys need
-/// the scope), and for `doc:{id}` rooms the document's read rights (it must exist, live, in
-/// this organization).
+/// The room of the path, if the caller may join it: the actions the room's name requires
+/// (`RoomName::required_actions`: `rooms:join`, and the read right of the data the room
+/// carries: jobs for `jobs`, documents for `doc:{id}`), and for `doc:{id}` rooms the document
+/// must exist, live, in this organization.
 async fn joinable(cx: &Ctx, access: &OrgAccess) -> Result<RoomName, ApiError> {
     let room = RoomName::parse(cx.param("room")).ok_or_else(no_room)?;
-    access.require(Action::RoomsJoin)?;
+    for action in room.required_actions() {
+        access.require(action)?;
+    }
     if let Some(doc_id) = room.document_id() {
-        access.require(Action::DocumentsRead)?;
         if !edge_core::ids::is_id(edge_core::ids::IdKind::Document, doc_id) {
             return Err(no_room());
         }
@@ -159,6 +161,10 @@ pub async fn connect(req: Request, cx: &Ctx) -> ApiResult {
         name: display_name(cx, &access).await?,
         role: access.role,
         can_send: access.require(Action::RoomsSend).is_ok(),
+        expires_at: match &access.credential {
+            Credential::ApiKey(k) => k.expires_at,
+            Credential::User { .. } => None,
+        },
         user_id,
         session,
         gone: false,

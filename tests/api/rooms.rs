@@ -10,6 +10,7 @@ mod kit;
 mod lifecycle;
 mod protocol;
 mod scale;
+mod scopes;
 
 use libtest_mimic::Trial;
 
@@ -18,6 +19,7 @@ pub fn trials() -> Vec<Trial> {
         protocol::trials(),
         access::trials(),
         lifecycle::trials(),
+        scopes::trials(),
         demo::trials(),
         scale::trials(),
     ]

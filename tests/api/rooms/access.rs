@@ -4,7 +4,7 @@
 //! plain GET of the connect URL.
 
 use super::kit::{
-    api_key, connect, forged_ticket, room_name, room_path, say, signup, ticket, try_connect,
+    api_key, connect, forged_ticket, room_name, room_path, signup, ticket, try_connect,
     try_connect_ticket, EVENT,
 };
 use crate::support::{trial, Suite};
@@ -241,7 +241,9 @@ async fn document_rooms_follow_document_read_rights(s: &Suite) {
         .err()
         .expect("refused");
     assert_eq!(r.status, 404, "{}", r.body);
-    say(&mut ws, json!("still connected")).await;
+    // The sockets already in it hear of the deletion, then are closed (4004).
+    ws.next_of("document.deleted", EVENT).await;
+    assert_eq!(ws.closed_with(EVENT).await, Some(4004));
 }
 
 async fn the_room_connection_quota_is_enforced_and_released(s: &Suite) {
