@@ -3,8 +3,9 @@
 use crate::http::{self, ApiResult};
 use crate::pipeline::Ctx;
 use edge_core::ApiError;
-use futures_util::future::join4;
+use futures_util::future::{join4, FutureExt, LocalBoxFuture, Shared};
 use serde_json::json;
+use std::cell::{Cell, RefCell};
 use worker::Env;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -13,17 +14,69 @@ pub fn live() -> ApiResult {
     http::json(200, &json!({"status": "ok", "version": VERSION}))
 }
 
-/// Touches D1, R2, `TENANT` and `ROOM` concurrently; 503 naming each one that failed.
+/// How long one probe's answer is shared by every `/health/ready` of this isolate, so a
+/// burst (or a flood) of probes costs one fan-out per second, not four calls per request.
+const PROBE_REUSE_MS: i64 = 1_000;
+
+/// The outcome of one probe: `(d1, r2, tenant, room)`, each `true` if it answered.
+type Checks = [(&'static str, bool); 4];
+
+struct Probe {
+    started_ms: i64,
+    /// This isolate's probe number (1, 2, …), reported in the answer.
+    seq: u64,
+    checks: Shared<LocalBoxFuture<'static, Checks>>,
+}
+
+thread_local! {
+    /// The latest probe (finished or in flight): concurrent requests wait for the same one.
+    static PROBE: RefCell<Option<Probe>> = const { RefCell::new(None) };
+    static PROBES: Cell<u64> = const { Cell::new(0) };
+    static ISOLATE: String = edge_core::encoding::hex(&crate::platform::random::<6>());
+}
+
+/// This isolate's current probe, started if the last one is older than [`PROBE_REUSE_MS`].
+fn probe(env: &Env) -> (u64, Shared<LocalBoxFuture<'static, Checks>>) {
+    let now = crate::platform::now_ms();
+    PROBE.with(|p| {
+        let mut p = p.borrow_mut();
+        if let Some(last) = p.as_ref() {
+            if now >= last.started_ms && now - last.started_ms < PROBE_REUSE_MS {
+                return (last.seq, last.checks.clone());
+            }
+        }
+        let seq = PROBES.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
+        let env = env.clone();
+        let checks = async move {
+            let (d1, r2, tenant, room) = join4(
+                check_d1(&env),
+                check_r2(&env),
+                check_object(&env, "TENANT"),
+                check_object(&env, "ROOM"),
+            )
+            .await;
+            [("d1", d1), ("r2", r2), ("tenant", tenant), ("room", room)]
+        }
+        .boxed_local()
+        .shared();
+        *p = Some(Probe {
+            started_ms: now,
+            seq,
+            checks: checks.clone(),
+        });
+        (seq, checks)
+    })
+}
+
+/// Touches D1, R2, `TENANT` and `ROOM` concurrently (at most once a second per isolate: the
+/// answer names the probe it reports, `probe: {isolate, seq}`); 503 naming each that failed.
 pub async fn ready(cx: &Ctx) -> ApiResult {
-    let env = &cx.env;
-    let (d1, r2, tenant, room) = join4(
-        check_d1(env),
-        check_r2(env),
-        check_object(env, "TENANT"),
-        check_object(env, "ROOM"),
-    )
-    .await;
-    let checks = [("d1", d1), ("r2", r2), ("tenant", tenant), ("room", room)];
+    let (seq, checks) = probe(&cx.env);
+    let checks = checks.await;
+    let probe = json!({"isolate": ISOLATE.with(String::clone), "seq": seq});
     let failed: Vec<&str> = checks
         .iter()
         .filter(|(_, ok)| !ok)
@@ -36,13 +89,14 @@ pub async fn ready(cx: &Ctx) -> ApiResult {
     if failed.is_empty() {
         http::json(
             200,
-            &json!({"status": "ok", "version": VERSION, "checks": body}),
+            &json!({"status": "ok", "version": VERSION, "checks": body, "probe": probe}),
         )
     } else {
         Err(
             ApiError::unavailable(format!("Not ready: {} failed.", failed.join(", ")))
                 .with_extension("checks", body.into())
-                .with_extension("failed", json!(failed)),
+                .with_extension("failed", json!(failed))
+                .with_extension("probe", probe),
         )
     }
 }

@@ -9,6 +9,7 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial!(live_answers_ok_with_version),
         trial!(ready_checks_every_dependency),
+        trial!(a_burst_of_ready_probes_shares_the_backend_checks),
         trial!(unknown_path_is_404_not_found),
         trial!(wrong_method_is_405_with_allow),
     ]
@@ -39,6 +40,43 @@ async fn ready_checks_every_dependency(s: &Suite) {
         body["checks"],
         json!({"d1": "ok", "r2": "ok", "tenant": "ok", "room": "ok"}),
         "{body}"
+    );
+}
+
+/// 50 probes at once must not make 50 × 4 backend calls: each answer names the probe it
+/// reports (`probe: {isolate, seq}`, one fan-out to D1, R2, TENANT and ROOM each), and the
+/// burst shares a few of them; a probe a second later is fresh.
+async fn a_burst_of_ready_probes_shares_the_backend_checks(s: &Suite) {
+    let probe_of = |body: &serde_json::Value| {
+        let p = &body["probe"];
+        match (p["isolate"].as_str(), p["seq"].as_u64()) {
+            (Some(i), Some(n)) => (i.to_owned(), n),
+            _ => panic!("the answer names no probe: {body}"),
+        }
+    };
+    let replies = futures_util::future::join_all(
+        (0..50).map(|_| async { s.api.get("/health/ready").reply().await }),
+    )
+    .await;
+    let mut probes = std::collections::BTreeSet::new();
+    for r in &replies {
+        r.expect_status(200);
+        let body = r.json();
+        assert_eq!(body["checks"]["d1"], "ok", "{body}");
+        probes.insert(probe_of(&body));
+    }
+    assert!(
+        probes.len() <= 10,
+        "50 probes made {} fan-outs (4 backend calls each): {probes:?}",
+        probes.len()
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    let r = s.api.get("/health/ready").reply().await;
+    r.expect_status(200);
+    let fresh = probe_of(&r.json());
+    assert!(
+        !probes.contains(&fresh),
+        "a second later the answer is fresh: {fresh:?}"
     );
 }
 
