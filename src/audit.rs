@@ -239,12 +239,40 @@ fn insert(
     db::prepare(db, &sql, args)
 }
 
-/// The whole chain of an organization, oldest first, for verification.
-pub async fn chain(db: &D1Database, org_id: &str) -> Result<Vec<StoredEntry>, ApiError> {
+/// One keyset page of an organization's chain for verification: up to `limit` entries with
+/// `seq > after_seq`, oldest first.
+pub async fn chain_page(
+    db: &D1Database,
+    org_id: &str,
+    after_seq: i64,
+    limit: usize,
+) -> Result<Vec<StoredEntry>, ApiError> {
     db::all(sql!(
         db,
-        "SELECT * FROM audit_log WHERE org_id = ?1 ORDER BY seq ASC",
-        org_id
+        "SELECT * FROM audit_log WHERE org_id = ?1 AND seq > ?2 ORDER BY seq ASC LIMIT ?3",
+        org_id,
+        after_seq,
+        limit as u32
     ))
     .await
+}
+
+/// How many entries the chain has and the hash of its last one.
+pub async fn chain_extent(
+    db: &D1Database,
+    org_id: &str,
+) -> Result<(u64, Option<String>), ApiError> {
+    #[derive(serde::Deserialize)]
+    struct Extent {
+        n: i64,
+        head: Option<String>,
+    }
+    let row: Option<Extent> = db::first(sql!(
+        db,
+        "SELECT COUNT(*) AS n, (SELECT hash FROM audit_log WHERE org_id = ?1 ORDER BY seq DESC LIMIT 1) AS head \
+         FROM audit_log WHERE org_id = ?1",
+        org_id
+    ))
+    .await?;
+    Ok(row.map_or((0, None), |r| (r.n.max(0) as u64, r.head)))
 }

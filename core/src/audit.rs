@@ -73,6 +73,81 @@ pub fn verify_chain(entries: &[StoredEntry]) -> Result<(), i64> {
     Ok(())
 }
 
+/// Entries read per page by `…/audit-log/verify` unless `AUDIT_VERIFY_PAGE_SIZE` says
+/// otherwise (1 to [`VERIFY_PAGE_MAX`]).
+pub const VERIFY_PAGE: usize = 500;
+pub const VERIFY_PAGE_MAX: usize = 1_000;
+
+/// The verification page size from its variable (default, or clamped to 1..=max).
+pub fn verify_page_size(raw: Option<&str>) -> usize {
+    raw.and_then(|v| v.trim().parse::<usize>().ok())
+        .map_or(VERIFY_PAGE, |n| n.clamp(1, VERIFY_PAGE_MAX))
+}
+
+/// [`verify_chain`] one keyset page at a time (pages of `seq > after_seq()`, oldest first),
+/// carrying the previous entry's hash and the expected `seq` across pages, so a chain of any
+/// length is verified in bounded memory with the same answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PagedVerify {
+    prev: String,
+    next_seq: i64,
+    last_seq: Option<i64>,
+    /// Entries read so far.
+    pub entries: u64,
+    /// The hash of the last entry read.
+    pub head: Option<String>,
+    /// The first entry that did not verify.
+    pub broken: Option<i64>,
+}
+
+impl Default for PagedVerify {
+    fn default() -> Self {
+        Self {
+            prev: GENESIS.to_owned(),
+            next_seq: 1,
+            last_seq: None,
+            entries: 0,
+            head: None,
+            broken: None,
+        }
+    }
+}
+
+impl PagedVerify {
+    /// The keyset position of the next page: entries with a greater `seq` than the last one
+    /// read (`i64::MIN` before the first page, so a stray `seq` 0 or below is read too).
+    pub fn after_seq(&self) -> i64 {
+        self.last_seq.unwrap_or(i64::MIN)
+    }
+
+    /// Checks the next page. `true` if another page must be read: this one was full
+    /// (`page_size` entries) and the chain is intact so far.
+    pub fn feed(&mut self, page: &[StoredEntry], page_size: usize) -> bool {
+        for s in page {
+            self.entries += 1;
+            self.head = Some(s.hash.clone());
+            self.last_seq = Some(s.entry.seq);
+            if self.broken.is_some() {
+                continue;
+            }
+            if s.entry.seq != self.next_seq
+                || s.prev_hash != self.prev
+                || entry_hash(&self.prev, &s.entry) != s.hash
+            {
+                self.broken = Some(s.entry.seq);
+                continue;
+            }
+            self.prev = s.hash.clone();
+            self.next_seq += 1;
+        }
+        self.broken.is_none() && page.len() >= page_size
+    }
+
+    pub fn result(&self) -> Result<(), i64> {
+        self.broken.map_or(Ok(()), Err)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,5 +210,70 @@ mod tests {
         c[1].entry.action = "edited".into();
         c[1].hash = entry_hash(&c[1].prev_hash, &c[1].entry);
         assert_eq!(verify_chain(&c), Err(3));
+    }
+
+    /// Verifies `c` in pages of `n` the way the handler reads them (keyset on `seq`).
+    fn paged(c: &[StoredEntry], n: usize) -> (PagedVerify, usize) {
+        let mut v = PagedVerify::default();
+        let mut pages = 0;
+        loop {
+            let page: Vec<StoredEntry> = c
+                .iter()
+                .filter(|s| s.entry.seq > v.after_seq())
+                .take(n)
+                .cloned()
+                .collect();
+            pages += 1;
+            if !v.feed(&page, n) {
+                return (v, pages);
+            }
+        }
+    }
+
+    #[test]
+    fn paged_verification_gives_the_whole_chain_answer() {
+        for n in [1, 2, 3, 5, 7, 500] {
+            let c = chain(7);
+            let (v, pages) = paged(&c, n);
+            assert_eq!(v.result(), verify_chain(&c), "page {n}");
+            assert_eq!(v.entries, 7);
+            assert_eq!(v.head.as_deref(), Some(c[6].hash.as_str()));
+            // Full pages, then one short (possibly empty) page.
+            assert_eq!(pages, 7 / n + 1, "page {n}");
+        }
+        let (v, _) = paged(&[], 3);
+        assert_eq!((v.result(), v.entries, v.head), (Ok(()), 0, None));
+        // A stray row before seq 1 is read (and refused) like the whole-chain check does.
+        let mut c = chain(3);
+        c[0].entry.seq = 0;
+        assert_eq!(paged(&c, 2).0.result(), verify_chain(&c));
+    }
+
+    #[test]
+    fn paged_verification_carries_the_link_across_pages() {
+        // A broken link exactly at a page boundary (seq 3 opens the second page of 2).
+        let mut c = chain(6);
+        c[2].prev_hash = GENESIS.to_owned();
+        c[2].hash = entry_hash(GENESIS, &c[2].entry);
+        let (v, _) = paged(&c, 2);
+        assert_eq!(v.result(), Err(3));
+        assert_eq!(v.result(), verify_chain(&c));
+        // An edit on a later page, and a deleted row.
+        let mut c = chain(6);
+        c[4].entry.action = "edited".into();
+        assert_eq!(paged(&c, 2).0.result(), Err(5));
+        let mut c = chain(6);
+        c.remove(3);
+        assert_eq!(paged(&c, 2).0.result(), verify_chain(&c));
+        assert_eq!(paged(&c, 2).0.result(), Err(5));
+    }
+
+    #[test]
+    fn page_size_variable() {
+        assert_eq!(verify_page_size(None), VERIFY_PAGE);
+        assert_eq!(verify_page_size(Some(" 3 ")), 3);
+        assert_eq!(verify_page_size(Some("0")), 1);
+        assert_eq!(verify_page_size(Some("99999")), VERIFY_PAGE_MAX);
+        assert_eq!(verify_page_size(Some("x")), VERIFY_PAGE);
     }
 }

@@ -9,6 +9,7 @@
 
 mod api_keys;
 mod audit;
+mod audit_pages;
 mod email;
 mod flows;
 mod input;
@@ -34,6 +35,7 @@ pub fn trials() -> Vec<Trial> {
         mass_assignment::trials(),
         input::trials(),
         audit::trials(),
+        audit_pages::trials(),
     ]
     .into_iter()
     .flatten()

@@ -233,7 +233,7 @@ async fn security_events_are_recorded_and_chained(s: &Suite) {
 }
 
 /// `wrangler d1 execute DB --local --persist-to <dir> --command <sql>`.
-async fn d1_execute(persist: &std::path::Path, sql: &str) {
+pub(super) async fn d1_execute(persist: &std::path::Path, sql: &str) {
     let mut cmd = project::command(project::wrangler());
     cmd.args(["d1", "execute", "DB", "--local", "--persist-to"])
         .arg(persist)
