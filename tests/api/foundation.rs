@@ -13,6 +13,7 @@ mod logs;
 mod panic;
 mod request_id;
 mod restart;
+mod test_routes;
 
 use libtest_mimic::Trial;
 
@@ -34,6 +35,7 @@ pub fn trials() -> Vec<Trial> {
         logs::trials(),
         exports::trials(),
         restart::trials(),
+        test_routes::trials(),
     ]
     .into_iter()
     .flatten()

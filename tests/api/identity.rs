@@ -17,6 +17,7 @@ mod invitations;
 mod jwt;
 pub(crate) mod kit;
 mod mass_assignment;
+mod rehash;
 mod roles;
 mod tenancy;
 mod tokens;
@@ -36,6 +37,7 @@ pub fn trials() -> Vec<Trial> {
         input::trials(),
         audit::trials(),
         audit_pages::trials(),
+        rehash::trials(),
     ]
     .into_iter()
     .flatten()

@@ -48,10 +48,15 @@ fn main() -> ExitCode {
     }
     if let Err(e) = support::start() {
         eprintln!("edge-tests: could not start the suite: {e}");
-        support::teardown(true);
+        let _ = support::teardown(true);
         return ExitCode::FAILURE;
     }
     let conclusion = libtest_mimic::run(&args, trials);
-    support::teardown(conclusion.has_failed());
+    // The log scan runs once every trial is done and every worker stopped: a credential in
+    // any worker's log fails the run even when every trial passed.
+    if !support::teardown(conclusion.has_failed()) {
+        eprintln!("edge-tests: credentials were found in the worker logs (see LEAK lines)");
+        return ExitCode::FAILURE;
+    }
     conclusion.exit_code()
 }

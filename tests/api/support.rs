@@ -61,8 +61,11 @@ pub fn start() -> Result<(), String> {
         .map_err(|_| "the suite started twice".to_owned())
 }
 
-/// Stops the shared worker (keeping its files when the run failed) and anything left over.
-pub fn teardown(failed: bool) {
+/// Stops the shared worker (keeping its files when the run failed) and anything left over,
+/// then reports what the log scans found: `false` if any worker logged a credential.
+pub fn teardown(failed: bool) -> bool {
+    let leaks = edge_tests::credentials::violations();
+    let failed = failed || !leaks.is_empty();
     if let Some(s) = SUITE.get() {
         if failed {
             let dir = s.worker.keep_files();
@@ -74,6 +77,19 @@ pub fn teardown(failed: bool) {
         s.worker.stop();
     }
     process::kill_all_live();
+    let mut leaks = edge_tests::credentials::violations();
+    leaks.sort();
+    leaks.dedup();
+    eprintln!(
+        "edge-tests: scanned the worker logs for {} credentials the suite used and for \
+         credential patterns: {} found",
+        edge_tests::credentials::collected(),
+        leaks.len()
+    );
+    for leak in &leaks {
+        eprintln!("edge-tests: LEAK {leak}");
+    }
+    leaks.is_empty()
 }
 
 /// Test threads when `--test-threads` is not given: `RUST_TEST_THREADS`, else 4 (the trials

@@ -140,8 +140,16 @@ pub trait SendExt {
 
 impl SendExt for RequestBuilder {
     async fn reply(self) -> Reply {
-        let resp = self
-            .send()
+        // Every credential sent is remembered for the log scan at teardown.
+        let (client, req) = self.build_split();
+        let req = req.unwrap_or_else(|e| panic!("request failed: {e}"));
+        crate::credentials::note_headers(req.headers());
+        crate::credentials::note_url(req.url().as_str());
+        if let Some(body) = req.body().and_then(|b| b.as_bytes()) {
+            crate::credentials::note_body(body);
+        }
+        let resp = client
+            .execute(req)
             .await
             .unwrap_or_else(|e| panic!("request failed: {e}"));
         let status = resp.status().as_u16();
@@ -150,6 +158,9 @@ impl SendExt for RequestBuilder {
             .bytes()
             .await
             .unwrap_or_else(|e| panic!("reading the body of a {status} failed: {e}"));
+        // And every credential handed out.
+        crate::credentials::note_headers(&headers);
+        crate::credentials::note_body(&body);
         Reply {
             status,
             headers,

@@ -7,6 +7,8 @@
 
 pub mod chromium;
 pub mod client;
+pub mod credentials;
+pub mod d1;
 pub mod manifest;
 pub mod origin;
 pub mod ports;

@@ -202,11 +202,11 @@ async fn list_limits_status_and_cursors(s: &Suite) {
         format!("{cursor}x"),
         cursor[..cursor.len() - 2].to_owned(),
     ];
-    // A cursor of another list of the same organization (members).
+    // A cursor of another list of the same organization (members: a second member makes
+    // a second page, so the cursor exists).
+    kit::join(s, &ac, org, "member").await;
     let (_, m_next) = page(&ac.get(&format!("/v1/orgs/{org}/members?limit=1")).await);
-    if let Some(m) = m_next {
-        bad_cursors.push(m);
-    }
+    bad_cursors.push(m_next.expect("a members cursor: the organization has two members"));
     for bad in &bad_cursors {
         let r = ac
             .get(&format!("{base}?limit=5&cursor={}", kit::encode(bad)))

@@ -186,19 +186,30 @@ async fn altered_or_expired_upload_urls_are_403(s: &Suite) {
         assert_eq!(r.status, 403, "{what}: {}", r.text());
         r.expect_problem(403, "forbidden");
     }
-    // Expired: a URL signed correctly (with the worker's secret) but for a past time.
+    // The hand-built canonical string is the worker's: with a live expiry it is accepted (on
+    // a second upload URL, so the first stays unused) ...
+    let live = upload_url(&c, org, 10, "text/plain").await;
+    let (live_path, live_pairs) = split(live["upload_url"].as_str().expect("url"));
+    let live_id = live["file_id"].as_str().expect("file_id");
+    let soon = chrono::Utc::now().timestamp() + 120;
+    let q = with(
+        &with(&live_pairs, "expires", &soon.to_string()),
+        "signature",
+        &hand_signed(s, &live_path, org, live_id, soon),
+    );
+    let r = client
+        .put(s.api.url(&kit::with_query(&live_path, &q)))
+        .header("content-type", "text/plain")
+        .body(vec![b'x'; 10])
+        .reply()
+        .await;
+    assert_eq!(r.status, 201, "hand-signed live URL: {}", r.text());
+    // ... and the same string for a past time is refused.
     let expired = 1_700_000_000i64;
-    let canonical =
-        format!("edge-api signed url v1\nPUT\n{path}\n{org}\n{file_id}\n10\ntext/plain\n{expired}");
-    let mut mac =
-        Hmac::<sha2::Sha256>::new_from_slice(s.worker.env_value("URL_SIGNING_SECRET").as_bytes())
-            .expect("hmac key");
-    mac.update(canonical.as_bytes());
-    let good_sig_old_time = hex::encode(mac.finalize().into_bytes());
     let q = with(
         &with(&pairs, "expires", &expired.to_string()),
         "signature",
-        &good_sig_old_time,
+        &hand_signed(s, &path, org, file_id, expired),
     );
     let r = client
         .put(s.api.url(&kit::with_query(&path, &q)))
@@ -207,9 +218,15 @@ async fn altered_or_expired_upload_urls_are_403(s: &Suite) {
         .reply()
         .await;
     r.expect_problem(403, "forbidden");
-    // Nothing was stored by any of them; the original URL still works.
+    // Nothing else was stored by any of them; the original URL still works.
     let st = kit::stored(&s.api, org).await;
-    assert_eq!(st["objects"], json!([]), "{st}");
+    let keys: Vec<&str> = st["objects"]
+        .as_array()
+        .expect("objects")
+        .iter()
+        .filter_map(|o| o["key"].as_str())
+        .collect();
+    assert_eq!(keys, vec![format!("orgs/{org}/files/{live_id}")], "{st}");
     let r = client
         .put(s.api.url(&kit::with_query(&path, &pairs)))
         .header("content-type", "text/plain")
@@ -217,6 +234,17 @@ async fn altered_or_expired_upload_urls_are_403(s: &Suite) {
         .reply()
         .await;
     r.expect_status(201);
+}
+
+/// The upload signature as the worker documents it, computed here with the worker's secret.
+fn hand_signed(s: &Suite, path: &str, org: &str, file_id: &str, expires: i64) -> String {
+    let canonical =
+        format!("edge-api signed url v1\nPUT\n{path}\n{org}\n{file_id}\n10\ntext/plain\n{expires}");
+    let mut mac =
+        Hmac::<sha2::Sha256>::new_from_slice(s.worker.env_value("URL_SIGNING_SECRET").as_bytes())
+            .expect("hmac key");
+    mac.update(canonical.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
 }
 
 async fn signed_download_urls(s: &Suite) {

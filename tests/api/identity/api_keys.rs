@@ -194,7 +194,11 @@ async fn key_expires_at_its_time(s: &Suite) {
     assert!((stored.timestamp() - expires.timestamp()).abs() <= 1, "{k}");
     let key = Caller::bearer(&s.api, k["key"].as_str().unwrap());
     key.get(&format!("/v1/orgs/{org}")).await.expect_status(200);
-    let r = eventually("the key to expire", Duration::from_secs(30), || async {
+    // Refused no later than 3 s past `expires_at` (a key must not outlive its expiry).
+    let until = (expires - chrono::Utc::now() + chrono::Duration::seconds(3))
+        .to_std()
+        .unwrap_or_default();
+    let r = eventually("the key to expire", until, || async {
         let r = key.get(&format!("/v1/orgs/{org}")).await;
         (r.status != 200).then_some(r)
     })

@@ -7,11 +7,35 @@ use super::kit::{
     wait_emails, Caller,
 };
 use crate::support::{trial, Suite};
-use edge_tests::{project, WorkerOptions};
+use edge_tests::WorkerOptions;
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
-use std::process::Stdio;
-use std::time::Duration;
+
+/// `hex(sha256(prev_hash "\n" JSON array))` of the array `[org_id, seq, action, actor.type,
+/// actor.id, target.type, target.id, ip, request_id, details, created_at]`, where `details`
+/// is the details object as compact JSON text with its keys sorted: the form documented for
+/// `AuditLogEntry.hash` in the OpenAPI document.
+fn independent_hash(prev: &str, org: &str, e: &Value) -> String {
+    use sha2::Digest;
+    let target = |k: &str| e["target"].get(k).cloned().unwrap_or(Value::Null);
+    // serde_json's map is ordered by key (no preserve_order feature): sorted, compact.
+    let details = serde_json::to_string(&e["details"]).expect("details");
+    let array = json!([
+        org,
+        e["seq"],
+        e["action"],
+        e["actor"]["type"],
+        e["actor"]["id"],
+        target("type"),
+        target("id"),
+        e["ip"],
+        e["request_id"],
+        details,
+        e["created_at"],
+    ]);
+    let data = format!("{prev}\n{array}");
+    hex::encode(sha2::Sha256::digest(data.as_bytes()))
+}
 
 pub fn trials() -> Vec<Trial> {
     vec![
@@ -161,6 +185,15 @@ async fn security_events_are_recorded_and_chained(s: &Suite) {
             );
         }
     }
+    // The chain recomputed here, from the listed entries and the documented canonical form
+    // (not by the worker's own code): oldest first from the all-zero genesis hash.
+    let mut prev = "0".repeat(64);
+    for e in log.iter().rev() {
+        assert_eq!(e["prev_hash"], prev.as_str(), "link at seq {}", e["seq"]);
+        let hash = independent_hash(&prev, &org, e);
+        assert_eq!(e["hash"], hash.as_str(), "hash of seq {}: {e}", e["seq"]);
+        prev = hash;
+    }
     let first = &log[n - 1];
     assert_eq!(first["action"], "org.created");
     assert_eq!(first["actor"], json!({"type": "user", "id": owner.id}));
@@ -233,26 +266,9 @@ async fn security_events_are_recorded_and_chained(s: &Suite) {
     );
 }
 
-/// `wrangler d1 execute DB --local --persist-to <dir> --command <sql>`.
+/// A direct edit of the worker's D1, as an operator with database access could make.
 pub(super) async fn d1_execute(persist: &std::path::Path, sql: &str) {
-    let mut cmd = project::command(project::wrangler());
-    cmd.args(["d1", "execute", "DB", "--local", "--persist-to"])
-        .arg(persist)
-        .args(["--command", sql])
-        .env("CI", "true")
-        .stdin(Stdio::null());
-    let mut cmd = tokio::process::Command::from(cmd);
-    cmd.kill_on_drop(true);
-    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("wrangler d1 execute within 60 s")
-        .expect("wrangler d1 execute runs");
-    assert!(
-        out.status.success(),
-        "wrangler d1 execute failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    edge_tests::d1::execute(persist, sql).await;
 }
 
 async fn a_direct_edit_breaks_the_chain_at_that_entry(s: &Suite) {

@@ -86,10 +86,12 @@ impl Worker {
     }
 
     /// Kills the whole process group (SIGTERM, then SIGKILL after 5 s). Idempotent.
+    /// Its whole log is scanned for credentials then ([`crate::credentials`]).
     pub fn stop(&self) {
         let group = self.lock().group.take();
         if let Some(mut group) = group {
             group.kill();
+            crate::credentials::scan_log(&self.log.display().to_string(), &self.logs());
         }
     }
 

@@ -1,0 +1,39 @@
+//! Reading and editing a worker's local D1 behind its back, as an operator (or an attacker
+//! with database access) would: `wrangler d1 execute DB --local --persist-to <dir>`.
+
+use crate::project;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+/// Runs `sql` against the local D1 in `persist` and returns the rows of its last statement.
+/// Panics (failing the trial) if wrangler fails or does not answer within 60 s.
+pub async fn execute(persist: &Path, sql: &str) -> Vec<serde_json::Value> {
+    let mut cmd = project::command(project::wrangler());
+    cmd.args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
+        .arg(persist)
+        .args(["--command", sql])
+        .env("CI", "true")
+        .stdin(Stdio::null());
+    let mut cmd = tokio::process::Command::from(cmd);
+    cmd.kill_on_drop(true);
+    let out = tokio::time::timeout(Duration::from_secs(60), cmd.output())
+        .await
+        .expect("wrangler d1 execute within 60 s")
+        .expect("wrangler d1 execute runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "wrangler d1 execute failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // `--json` prints an array of statement results, each with its `results` rows.
+    let parsed: serde_json::Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("wrangler d1 execute --json printed no JSON ({e}): {stdout}"));
+    parsed
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(|r| r["results"].as_array())
+        .cloned()
+        .unwrap_or_default()
+}
