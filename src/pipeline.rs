@@ -72,11 +72,13 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
             let err = http::internal("invalid configuration", e);
             let mut resp = http::problem(&err, &request_id);
             http::finish(&mut resp, &request_id, Vec::new());
-            log(&request_id, &raw_method, "config", 500, started);
+            log(&request_id, &raw_method, "config", None, 500, started);
             return resp;
         }
     };
 
+    // The organization a request is aimed at (a well-formed `{org}` of its path), for the log.
+    let org_id = org_of(&req.path());
     let (route, cors_headers, result, rate_headers) = if method == Method::Options {
         let (route, cors, result) = preflight(&req, &config, origin.as_deref());
         (route, cors, result, Vec::new())
@@ -93,8 +95,21 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         }
     }
     http::finish(&mut resp, &request_id, cors_headers);
-    log(&request_id, &raw_method, route, resp.status_code(), started);
+    log(
+        &request_id,
+        &raw_method,
+        route,
+        org_id.as_deref(),
+        resp.status_code(),
+        started,
+    );
     resp
+}
+
+/// `org_…` of `/v1/orgs/{org}/…`, if well formed.
+fn org_of(path: &str) -> Option<String> {
+    let org = path.strip_prefix("/v1/orgs/")?.split('/').next()?;
+    edge_core::ids::is_id(IdKind::Org, org).then(|| org.to_owned())
 }
 
 /// `OPTIONS` on any path: a CORS preflight gets the CORS answer (nothing for an unlisted
@@ -189,13 +204,21 @@ async fn flood_filter(req: &Request, env: &Env, pattern: &str) -> Result<(), Api
 }
 
 /// One structured line per request; never headers, bodies, tokens or secrets.
-fn log(request_id: &str, method: &str, route: &str, status: u16, started: i64) {
+fn log(
+    request_id: &str,
+    method: &str,
+    route: &str,
+    org_id: Option<&str>,
+    status: u16,
+    started: i64,
+) {
     let line = serde_json::json!({
         "level": if status >= 500 { "error" } else { "info" },
         "msg": "request",
         "request_id": request_id,
         "method": method,
         "route": route,
+        "org_id": org_id,
         "status": status,
         "duration_ms": platform::now_ms() - started,
     });

@@ -50,6 +50,28 @@ async fn each_request_logs_one_json_line(s: &Suite) {
         .filter(|l| l["request_id"] == id.as_str())
         .count();
     assert_eq!(count, 1, "exactly one line per request");
+
+    // Org routes name their organization; others carry none.
+    let account = crate::documents::kit::signup(&s.api).await;
+    let id = random::unique("log-org");
+    s.api
+        .get(&format!("/v1/orgs/{}", account.org_id))
+        .bearer_auth(&account.access)
+        .header("x-request-id", &id)
+        .reply()
+        .await
+        .expect_status(200);
+    let line = s.worker.log_record(&id).await;
+    assert_eq!(line["org_id"], account.org_id.as_str(), "{line}");
+    assert_eq!(line["route"], "/v1/orgs/{org}", "{line}");
+    let id = random::unique("log-org");
+    s.api
+        .get("/health")
+        .header("x-request-id", &id)
+        .reply()
+        .await;
+    let line = s.worker.log_record(&id).await;
+    assert!(line["org_id"].is_null(), "{line}");
 }
 
 async fn logs_never_contain_secrets(s: &Suite) {
