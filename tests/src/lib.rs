@@ -18,6 +18,7 @@ pub mod project;
 pub mod random;
 pub mod secrets;
 pub mod signature;
+pub mod stripe_lib;
 pub mod wait;
 pub mod worker;
 pub mod ws;

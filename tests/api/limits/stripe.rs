@@ -1,5 +1,5 @@
-//! Stripe as the tests play it: events signed with the worker's webhook secret, the way
-//! Stripe signs them (`Stripe-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "{t}.{body}")>`).
+//! Stripe as the tests play it: events signed with the worker's webhook secret by Stripe's
+//! own library (`edge_tests::stripe_lib`), `Stripe-Signature: t=<unix>,v1=<hex HMAC>`.
 
 use super::fixtures::{get, Account};
 use edge_tests::{random, signature, Api, Reply, SendExt, Worker};
@@ -41,7 +41,7 @@ impl Stripe {
     /// `event` signed now with the right secret.
     pub async fn send(&self, event: &Value) -> Reply {
         let body = event.to_string().into_bytes();
-        let header = signature::sign(&self.secret, signature::unix_now(), &body);
+        let header = edge_tests::stripe_lib::header(&self.secret, signature::unix_now(), &body);
         self.post(&body, Some(&header)).await
     }
 

@@ -17,6 +17,7 @@ pub fn trials() -> Vec<Trial> {
         trial!(bad_signatures_are_400_and_change_nothing),
         trial!(an_event_is_applied_once),
         trial!(unknown_events_are_acknowledged_and_ignored),
+        trial!(the_tolerance_is_300_seconds_either_way),
     ]
 }
 
@@ -278,4 +279,28 @@ async fn unknown_events_are_acknowledged_and_ignored(s: &Suite) {
         r.problem();
     }
     assert_untouched(&subscription_of(&api, &owner).await);
+}
+
+/// Signed by Stripe's library: 290 s old (or ahead) is accepted, 301 s old is not, nor 310 s
+/// ahead (ahead, a second of transit would make 301 s an accepted 300).
+async fn the_tolerance_is_300_seconds_either_way(s: &Suite) {
+    let w = worker(s, &roomy()).await;
+    let stripe = Stripe::new(&w);
+    for (offset, accepted) in [(-290, true), (290, true), (-301, false), (310, false)] {
+        let now = signature::unix_now();
+        // A fresh event each time: a replayed id would be acknowledged as a duplicate.
+        let ev = event(
+            "customer.created",
+            json!({"id": customer(), "object": "customer"}),
+        );
+        let body = ev.to_string().into_bytes();
+        let header = edge_tests::stripe_lib::header(stripe.secret(), now + offset, &body);
+        let r = stripe.post(&body, Some(&header)).await;
+        if accepted {
+            assert_eq!(r.status, 200, "{offset} s: {}", r.text());
+            assert_eq!(r.json()["duplicate"], false, "{offset} s");
+        } else {
+            r.expect_problem(400, "invalid_signature");
+        }
+    }
 }
