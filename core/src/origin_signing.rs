@@ -163,7 +163,12 @@ pub fn webhook_signature(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> S
 
 /// The `webhook-signature` header: one signature per key (space-separated, as the spec allows),
 /// so a receiver holding either the new or the previous secret verifies during a rotation.
-pub fn webhook_signature_header(keys: &[[u8; 32]], id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn webhook_signature_header(
+    keys: &[[u8; 32]],
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     keys.iter()
         .map(|k| webhook_signature(k, id, timestamp, body))
         .collect::<Vec<_>>()
@@ -253,7 +258,10 @@ mod tests {
     #[test]
     fn webhook_known_answers() {
         let key = webhook_key(b"signing-key", "org_01", 1);
-        assert_eq!(webhook_secret(&key), "whsec_sFyu42CiWTmUDxK3pP1ysAHlzHVzVVKAV0ka5IDrEsg=");
+        assert_eq!(
+            webhook_secret(&key),
+            "whsec_sFyu42CiWTmUDxK3pP1ysAHlzHVzVVKAV0ka5IDrEsg="
+        );
         assert_eq!(
             webhook_signature(&key, "job_01", 1_700_000_000, b"{\"a\":1}"),
             "v1,UmUDt+lu+ZzYsYxEPUEugzToHUeEhyumRSVfPOLOwSk="
@@ -269,26 +277,68 @@ mod tests {
         let s = b"k";
         let base = sign_job(s, &job()).unwrap();
         for changed in [
-            JobFields { job_id: "job_02", ..job() },
-            JobFields { job_type: "file.process", ..job() },
-            JobFields { org_id: None, ..job() },
-            JobFields { org_id: Some("org_02"), ..job() },
-            JobFields { attempt: 3, ..job() },
-            JobFields { body: b"{\"a\":2}", ..job() },
+            JobFields {
+                job_id: "job_02",
+                ..job()
+            },
+            JobFields {
+                job_type: "file.process",
+                ..job()
+            },
+            JobFields {
+                org_id: None,
+                ..job()
+            },
+            JobFields {
+                org_id: Some("org_02"),
+                ..job()
+            },
+            JobFields {
+                attempt: 3,
+                ..job()
+            },
+            JobFields {
+                body: b"{\"a\":2}",
+                ..job()
+            },
             JobFields { t: 1, ..job() },
         ] {
             assert_ne!(sign_job(s, &changed).unwrap(), base, "{changed:?}");
         }
         let base = sign_proxy(s, &proxy()).unwrap();
         for changed in [
-            ProxyFields { method: "GET", ..proxy() },
-            ProxyFields { path_and_query: "/r?x=2", ..proxy() },
-            ProxyFields { org_id: "org_02", ..proxy() },
-            ProxyFields { user_id: "usr_1", ..proxy() },
-            ProxyFields { api_key_id: "", ..proxy() },
-            ProxyFields { role: "owner", ..proxy() },
-            ProxyFields { request_id: "req-2", ..proxy() },
-            ProxyFields { body: b"ho", ..proxy() },
+            ProxyFields {
+                method: "GET",
+                ..proxy()
+            },
+            ProxyFields {
+                path_and_query: "/r?x=2",
+                ..proxy()
+            },
+            ProxyFields {
+                org_id: "org_02",
+                ..proxy()
+            },
+            ProxyFields {
+                user_id: "usr_1",
+                ..proxy()
+            },
+            ProxyFields {
+                api_key_id: "",
+                ..proxy()
+            },
+            ProxyFields {
+                role: "owner",
+                ..proxy()
+            },
+            ProxyFields {
+                request_id: "req-2",
+                ..proxy()
+            },
+            ProxyFields {
+                body: b"ho",
+                ..proxy()
+            },
         ] {
             assert_ne!(sign_proxy(s, &changed).unwrap(), base, "{changed:?}");
         }
@@ -307,7 +357,13 @@ mod tests {
 
     #[test]
     fn only_allow_listed_headers_are_forwarded() {
-        for h in ["Content-Type", "accept", "If-None-Match", "Range", "Idempotency-Key"] {
+        for h in [
+            "Content-Type",
+            "accept",
+            "If-None-Match",
+            "Range",
+            "Idempotency-Key",
+        ] {
             assert!(is_forwarded_header(h), "{h}");
         }
         for h in [

@@ -91,12 +91,18 @@ mod tests {
             assert!(check(url, public, &[]).is_err(), "{url}");
         }
         // Another port of the origin's host is another server.
-        assert_eq!(check("https://api.customer.example:8443/", public, &[]), Ok(()));
+        assert_eq!(
+            check("https://api.customer.example:8443/", public, &[]),
+            Ok(())
+        );
     }
 
     #[test]
     fn allow_hosts_are_exact_host_port_pairs() {
-        assert_eq!(check("http://127.0.0.1:9100/hook", ORIGIN, &allow()), Ok(()));
+        assert_eq!(
+            check("http://127.0.0.1:9100/hook", ORIGIN, &allow()),
+            Ok(())
+        );
         assert_eq!(check("http://[::1]:9200/", ORIGIN, &allow()), Ok(()));
         for url in [
             "http://127.0.0.1:9101/hook",

@@ -79,7 +79,15 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
             .cloned()
             .unwrap_or_else(|| payload.clone())
             .to_string();
-        webhook::deliver(&config, &db, &job.id, job.org_id.as_deref(), &url, &hook_body).await?
+        webhook::deliver(
+            &config,
+            &db,
+            &job.id,
+            job.org_id.as_deref(),
+            &url,
+            &hook_body,
+        )
+        .await?
     } else {
         // The envelope is composed here, by the edge, and its signature binds the job's id,
         // type, org and attempt besides the body.

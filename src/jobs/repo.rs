@@ -98,7 +98,9 @@ const COLUMNS: &str =
 /// Whether `file_id` names a file of `org_id` (in any state but being deleted).
 pub async fn file_of_org(db: &D1Database, file_id: &str, org_id: &str) -> Result<bool, ApiError> {
     let row = db
-        .prepare("SELECT 1 AS one FROM files WHERE id = ?1 AND org_id = ?2 AND status <> 'deleting'")
+        .prepare(
+            "SELECT 1 AS one FROM files WHERE id = ?1 AND org_id = ?2 AND status <> 'deleting'",
+        )
         .bind(&[s(file_id), s(org_id)])
         .or_internal("bind file lookup")?
         .first::<Value>(None)

@@ -50,9 +50,11 @@ pub async fn rotate(req: Request, cx: &Ctx) -> ApiResult {
     let next = before.generation.saturating_add(1);
     let now = platform::rfc3339(platform::now());
     let db = db::database(&cx.env)?;
-    let events = [Event::new(&access.org_id, "webhook_secret.rotated", access.actor())
-        .target("organization", &access.org_id)
-        .details(json!({"generation": next}))];
+    let events = [
+        Event::new(&access.org_id, "webhook_secret.rotated", access.actor())
+            .target("organization", &access.org_id)
+            .details(json!({"generation": next})),
+    ];
     // Conditional on the generation the answer is computed from: two concurrent rotations
     // cannot both report the same new secret.
     let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {

@@ -7,6 +7,7 @@ mod delivery;
 mod kit;
 mod proxy;
 mod sweep;
+mod trust;
 mod webhook;
 
 use libtest_mimic::Trial;
@@ -18,6 +19,7 @@ pub fn trials() -> Vec<Trial> {
         sweep::trials(),
         webhook::trials(),
         proxy::trials(),
+        trust::trials(),
     ]
     .into_iter()
     .flatten()

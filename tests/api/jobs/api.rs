@@ -59,9 +59,14 @@ async fn create_answers_202_with_location_and_the_job_reads_back(s: &Suite) {
 async fn every_type_is_accepted_with_its_required_field(s: &Suite) {
     let owner = signup(&s.api).await;
     let by = owner.on(&s.api);
+    let file = super::kit::upload_file(&by, &owner.org_id).await;
     for job_type in ["email", "file.process", "ai.generate", "webhook.deliver"] {
         let key = random::unique("jobs-api-type");
-        let job = create(&by, &owner.org_id, job_type, payload(s, job_type, &key)).await;
+        let p = match job_type {
+            "file.process" => super::kit::file_payload(&key, &file),
+            other => payload(s, other, &key),
+        };
+        let job = create(&by, &owner.org_id, job_type, p).await;
         let done = wait_final(
             &by,
             &owner.org_id,
@@ -139,7 +144,8 @@ async fn payload_must_be_an_object_of_at_most_64_kib(s: &Suite) {
         .expect_field("payload");
     // Just under the limit is fine.
     let key = random::unique("jobs-api-big");
-    let mut fits = json!({"file_id": "file_ok", "test_key": key, "pad": ""});
+    let file = super::kit::upload_file(&by, org).await;
+    let mut fits = json!({"file_id": file, "test_key": key, "pad": ""});
     let room = 64 * 1024 - fits.to_string().len() - 16;
     fits["pad"] = json!("b".repeat(room));
     let job = create(&by, org, "file.process", fits.clone()).await;
@@ -161,11 +167,12 @@ async fn list_filters_by_status_and_paginates(s: &Suite) {
     let bad_key = random::unique("jobs-list-bad");
     s.origin.script(&bad_key, vec![Answer::Status(422)]);
     let ok = create(&by, org, "ai.generate", payload(s, "ai.generate", &ok_key)).await;
+    let file = super::kit::upload_file(&by, org).await;
     let bad = create(
         &by,
         org,
         "file.process",
-        payload(s, "file.process", &bad_key),
+        super::kit::file_payload(&bad_key, &file),
     )
     .await;
     let ok_id = ok["id"].as_str().unwrap();
