@@ -48,7 +48,7 @@ pub fn check(url: &str, origin_url: &str, allow_hosts: &[String]) -> Result<(), 
     if origin.as_deref() == Some(target.as_str()) {
         return Err("the edge's origin (ORIGIN_URL) is never a webhook destination".into());
     }
-    if allow_hosts.iter().any(|a| *a == target) {
+    if allow_hosts.contains(&target) {
         return Ok(());
     }
     crate::outbound::check(url).map(|_| ())
