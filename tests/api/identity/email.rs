@@ -24,10 +24,11 @@ pub fn trials() -> Vec<Trial> {
 fn email_job(job: &Value, template: &str, to: &str) -> Value {
     assert_eq!(
         keys(job),
-        ["attempt", "id", "org_id", "payload", "type"],
+        ["attempt", "id", "org_id", "payload", "source", "type"],
         "{job}"
     );
     assert_eq!(job["type"], "email");
+    assert_eq!(job["source"], "system", "the edge's own email: {job}");
     assert!(
         job["id"].as_str().is_some_and(|i| i.starts_with("job_")),
         "{job}"

@@ -59,11 +59,10 @@ async fn create_answers_202_with_location_and_the_job_reads_back(s: &Suite) {
 async fn every_type_is_accepted_with_its_required_field(s: &Suite) {
     let owner = signup(&s.api).await;
     let by = owner.on(&s.api);
-    let file = super::kit::upload_file(&by, &owner.org_id).await;
     for job_type in ["email", "file.process", "ai.generate", "webhook.deliver"] {
         let key = random::unique("jobs-api-type");
         let p = match job_type {
-            "file.process" => super::kit::file_payload(&key, &file),
+            "file.process" => super::kit::file_job(&by, &owner.org_id, &key).await,
             other => payload(s, other, &key),
         };
         let job = create(&by, &owner.org_id, job_type, p).await;
@@ -144,8 +143,8 @@ async fn payload_must_be_an_object_of_at_most_64_kib(s: &Suite) {
         .expect_field("payload");
     // Just under the limit is fine.
     let key = random::unique("jobs-api-big");
-    let file = super::kit::upload_file(&by, org).await;
-    let mut fits = json!({"file_id": file, "test_key": key, "pad": ""});
+    let mut fits = super::kit::file_job(&by, org, &key).await;
+    fits["pad"] = json!("");
     let room = 64 * 1024 - fits.to_string().len() - 16;
     fits["pad"] = json!("b".repeat(room));
     let job = create(&by, org, "file.process", fits.clone()).await;
@@ -167,14 +166,8 @@ async fn list_filters_by_status_and_paginates(s: &Suite) {
     let bad_key = random::unique("jobs-list-bad");
     s.origin.script(&bad_key, vec![Answer::Status(422)]);
     let ok = create(&by, org, "ai.generate", payload(s, "ai.generate", &ok_key)).await;
-    let file = super::kit::upload_file(&by, org).await;
-    let bad = create(
-        &by,
-        org,
-        "file.process",
-        super::kit::file_payload(&bad_key, &file),
-    )
-    .await;
+    let bad_payload = super::kit::file_job(&by, org, &bad_key).await;
+    let bad = create(&by, org, "file.process", bad_payload).await;
     let ok_id = ok["id"].as_str().unwrap();
     let bad_id = bad["id"].as_str().unwrap();
     wait_final(&by, org, ok_id, JOB_DEADLINE).await;

@@ -183,6 +183,11 @@ pub async fn upload_file(by: &Caller, org: &str) -> String {
     r.json()["id"].as_str().expect("file id").to_owned()
 }
 
+/// Uploads a file to `org` and returns a `file.process` payload naming it.
+pub async fn file_job(by: &Caller, org: &str, key: &str) -> Value {
+    file_payload(key, &upload_file(by, org).await)
+}
+
 /// A `file.process` payload naming `file_id`, carrying `test_key`.
 pub fn file_payload(key: &str, file_id: &str) -> Value {
     json!({"test_key": key, "file_id": file_id})
