@@ -78,6 +78,11 @@ pub struct Config {
     pub signed_url_ttl_seconds: i64,
     /// How long a multipart upload may stay open (`MULTIPART_TTL_SECONDS`, default 24 h).
     pub multipart_ttl_seconds: i64,
+    /// Derives each organization's webhook secret (`crate::origin_signing::webhook_key`).
+    pub webhook_signing_key: Secret,
+    /// `OUTBOUND_ALLOW_HOSTS`: exact `host:port` pairs webhooks may reach although the
+    /// outbound check refuses them (a loopback receiver in tests and local development only).
+    pub outbound_allow_hosts: Vec<String>,
 }
 
 impl Config {
@@ -173,6 +178,14 @@ impl Config {
                 30 * 86_400,
             )?)
             .max(1),
+            webhook_signing_key: Secret::new(secret32("WEBHOOK_SIGNING_KEY")?),
+            outbound_allow_hosts: crate::webhook_target::parse_allow_hosts(
+                &get("OUTBOUND_ALLOW_HOSTS").unwrap_or_default(),
+            )
+            .map_err(|problem| ConfigError {
+                variable: "OUTBOUND_ALLOW_HOSTS",
+                problem,
+            })?,
         })
     }
 }
@@ -216,6 +229,7 @@ mod tests {
         ("URL_SIGNING_SECRET", "0123456789abcdef0123456789abcdef"),
         ("STRIPE_WEBHOOK_SECRET", "whsec_test"),
         ("STRIPE_PRICE_PLANS", "price_pro:pro, price_ent:enterprise"),
+        ("WEBHOOK_SIGNING_KEY", "abcdef0123456789abcdef0123456789"),
     ];
 
     #[test]

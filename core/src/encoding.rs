@@ -49,6 +49,30 @@ pub fn base64url(bytes: &[u8]) -> String {
     out
 }
 
+const B64STD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// Standard base64 with `=` padding (RFC 4648 §4), as the Standard Webhooks spec uses it.
+pub fn base64_std(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.len();
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (b[0] as u32) << 16 | (b[1] as u32) << 8 | b[2] as u32;
+        for i in 0..4 {
+            if i <= n {
+                out.push(B64STD[(v >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 /// Decodes base64url with or without padding; also accepts the standard alphabet's `+/`.
 pub fn unbase64url(s: &str) -> Option<Vec<u8>> {
     let s = s.trim_end_matches('=');
@@ -112,6 +136,22 @@ mod tests {
         assert_eq!(unhex("00ABff"), Some(vec![0, 0xab, 0xff]));
         assert_eq!(unhex("0"), None);
         assert_eq!(unhex("zz"), None);
+    }
+
+    #[test]
+    fn base64_std_matches_rfc4648_vectors() {
+        for (raw, enc) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64_std(raw.as_bytes()), enc);
+        }
+        assert_eq!(base64_std(&[0xfb, 0xff]), "+/8=");
     }
 
     #[test]

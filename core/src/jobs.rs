@@ -79,6 +79,35 @@ impl JobStatus {
     }
 }
 
+/// Who created a job; part of the signed envelope, so the origin can tell the edge's own work
+/// (verification, reset and invitation emails, `file.process` after an upload) from work a
+/// tenant asked for through `POST /v1/orgs/{org}/jobs`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobSource {
+    System,
+    Api,
+}
+
+impl JobSource {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobSource::System => "system",
+            JobSource::Api => "api",
+        }
+    }
+}
+
+/// The email templates only the edge itself sends (`jobs::send_email` in the glue).
+pub const SYSTEM_EMAIL_TEMPLATES: [&str; 3] = ["verify_email", "password_reset", "invitation"];
+
+/// Whether `template` names one of [`SYSTEM_EMAIL_TEMPLATES`] — compared without case,
+/// surrounding blanks, or `-` for `_`, so an origin matching loosely is not fooled either.
+pub fn is_system_template(template: &str) -> bool {
+    let t = template.trim().to_ascii_lowercase().replace('-', "_");
+    SYSTEM_EMAIL_TEMPLATES.contains(&t.as_str())
+}
+
 /// The queue message: only the job's id. The row in D1 is the truth about the job.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobMessage {
@@ -236,6 +265,25 @@ mod tests {
             ..POLICY
         };
         assert_eq!(backoff_seconds(3, zero, 0.9), 0);
+    }
+
+    #[test]
+    fn system_templates_are_recognised_in_any_spelling() {
+        for t in [
+            "verify_email",
+            "password_reset",
+            "invitation",
+            "Password_Reset",
+            " invitation ",
+            "verify-email",
+        ] {
+            assert!(is_system_template(t), "{t}");
+        }
+        for t in ["plain", "welcome", "invoice", "", "invitations", "reset"] {
+            assert!(!is_system_template(t), "{t}");
+        }
+        assert_eq!(JobSource::System.as_str(), "system");
+        assert_eq!(serde_json::to_string(&JobSource::Api).unwrap(), "\"api\"");
     }
 
     #[test]

@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod json;
 pub mod limits;
 pub mod openapi;
+pub mod origin_signing;
 pub mod outbound;
 pub mod pagination;
 pub mod password;
@@ -28,5 +29,6 @@ pub mod sql;
 pub mod tenancy;
 pub mod tokens;
 pub mod validate;
+pub mod webhook_target;
 
 pub use problem::{ApiError, FieldError};

@@ -35,6 +35,8 @@ pub enum Route {
     ApiKeyDelete,
     AuditLog,
     AuditLogVerify,
+    WebhookSecretGet,
+    WebhookSecretRotate,
     StripeWebhook,
     BillingSubscription,
     Usage,
@@ -168,6 +170,16 @@ pub const ROUTES: &[RouteDef] = &[
         "GET",
         "/v1/orgs/{org}/audit-log/verify",
         Route::AuditLogVerify,
+    ),
+    def(
+        "GET",
+        "/v1/orgs/{org}/webhook-secret",
+        Route::WebhookSecretGet,
+    ),
+    def(
+        "POST",
+        "/v1/orgs/{org}/webhook-secret/rotate",
+        Route::WebhookSecretRotate,
     ),
     def("POST", "/v1/billing/stripe/webhook", Route::StripeWebhook),
     def(

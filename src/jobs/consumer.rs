@@ -2,7 +2,7 @@
 //! retried on its own. The row in D1 decides whether the delivery runs at all, so a
 //! duplicate message for a running or finished job never calls the origin twice.
 
-use super::{origin, repo};
+use super::{origin, repo, webhook};
 use crate::{config, platform};
 use edge_core::jobs::{self, Decision, JobMessage, JobType, RetryPolicy};
 use edge_core::ApiError;
@@ -70,40 +70,40 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
     };
 
     let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or(json!({}));
-    let body = json!({
-        "id": job.id,
-        "type": job.job_type,
-        "org_id": job.org_id,
-        "attempt": job.attempts,
-        "payload": payload,
-    })
-    .to_string();
     let delivery = if job.job_type == JobType::WebhookDeliver.as_str() {
-        // The webhook's own URL gets the caller's `body` (or the payload), checked and signed.
+        // The webhook's own URL gets the caller's `body` (or the payload), under the Standard
+        // Webhooks scheme with the org's secret: nothing the origin's verifier accepts.
         let url = payload["url"].as_str().unwrap_or_default().to_owned();
         let hook_body = payload
             .get("body")
             .cloned()
             .unwrap_or_else(|| payload.clone())
             .to_string();
-        let target = origin::Target::Webhook { url: &url };
-        origin::deliver(
+        webhook::deliver(
             &config,
-            target,
+            &db,
             &job.id,
             job.org_id.as_deref(),
-            job.attempts,
+            &url,
             &hook_body,
         )
-        .await
+        .await?
     } else {
-        let target = origin::Target::Origin {
-            job_type: &job.job_type,
-        };
-        origin::deliver(
+        // The envelope is composed here, by the edge, and its signature binds the job's id,
+        // type, org and attempt besides the body.
+        let body = json!({
+            "id": job.id,
+            "type": job.job_type,
+            "org_id": job.org_id,
+            "attempt": job.attempts,
+            "source": job.source,
+            "payload": payload,
+        })
+        .to_string();
+        origin::deliver_job(
             &config,
-            target,
             &job.id,
+            &job.job_type,
             job.org_id.as_deref(),
             job.attempts,
             &body,

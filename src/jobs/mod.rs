@@ -1,16 +1,19 @@
 //! The job transport: heavy work leaves the request path as a row in D1 plus a message on the
-//! `JOBS` queue; the consumer delivers it, signed, to the customer's origin.
-//! Decisions (status transitions, retry and backoff) live in `edge_core::jobs`.
+//! `JOBS` queue; the consumer delivers it, signed, to the customer's origin (or, for
+//! `webhook.deliver`, to the customer's webhook URL under the Standard Webhooks scheme).
+//! Decisions (status transitions, retry and backoff) live in `edge_core::jobs`; the signed
+//! strings in `edge_core::origin_signing`.
 
 pub mod consumer;
 pub mod origin;
 pub mod repo;
 pub mod sweep;
+pub mod webhook;
 
 use crate::http::OrInternal;
 use crate::platform;
 use edge_core::ids::IdKind;
-use edge_core::jobs::{JobMessage, JobStatus, JobType};
+use edge_core::jobs::{self as rules, JobMessage, JobSource, JobStatus, JobType};
 use edge_core::json::Checks;
 use edge_core::ApiError;
 pub use repo::JobRow;
@@ -24,9 +27,21 @@ pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 pub struct NewJob {
     pub job_type: JobType,
     pub payload: String,
+    pub source: JobSource,
 }
 
 impl NewJob {
+    /// A job the edge itself creates (`source: "system"` in the signed envelope).
+    pub fn system(job_type: JobType, payload: &serde_json::Value) -> Self {
+        Self {
+            job_type,
+            payload: payload.to_string(),
+            source: JobSource::System,
+        }
+    }
+
+    /// A job a caller asked for through the API (`source: "api"`); check it with
+    /// [`check_payload`] before enqueueing.
     pub fn parse(job_type: &str, payload: serde_json::Value) -> Result<Self, ApiError> {
         let parsed = JobType::parse(job_type);
         let encoded = payload.to_string();
@@ -46,14 +61,21 @@ impl NewJob {
         Ok(Self {
             job_type: parsed.unwrap_or(JobType::Email),
             payload: encoded,
+            source: JobSource::Api,
         })
     }
 }
 
-/// The per-type rules of the public API: what each job needs in its payload. Webhook targets
-/// must be public destinations (or the configured origin); delivery checks them again, with
+/// The per-type rules of the public API: what each job needs in its payload. Email templates
+/// the edge sends itself are reserved; `file.process` must name a file of `org_id`; webhook
+/// targets must be allowed destinations (never the origin) — delivery checks them again, with
 /// every redirect.
-pub fn check_payload(config: &edge_core::config::Config, job: &NewJob) -> Result<(), ApiError> {
+pub async fn check_payload(
+    config: &edge_core::config::Config,
+    db: &worker::D1Database,
+    org_id: &str,
+    job: &NewJob,
+) -> Result<(), ApiError> {
     let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
     let text = |k: &str| payload.get(k).and_then(|v| v.as_str());
     let mut c = Checks::new();
@@ -64,12 +86,22 @@ pub fn check_payload(config: &edge_core::config::Config, job: &NewJob) -> Result
                 "payload.to",
                 "must be an email address",
             );
+            c.check(
+                !text("template").is_some_and(rules::is_system_template),
+                "payload.template",
+                "is reserved for the platform's own emails (verify_email, password_reset, invitation)",
+            );
         }
         JobType::FileProcess => {
+            let file = text("file_id").filter(|f| !f.is_empty());
+            let known = match file {
+                Some(f) => repo::file_of_org(db, f, org_id).await?,
+                None => false,
+            };
             c.check(
-                text("file_id").is_some_and(|f| !f.is_empty()),
+                known,
                 "payload.file_id",
-                "is required",
+                "must name a file of this organization",
             );
         }
         JobType::AiGenerate => {
@@ -84,7 +116,7 @@ pub fn check_payload(config: &edge_core::config::Config, job: &NewJob) -> Result
                 c.check(false, "payload.url", "is required");
             }
             Some(url) => {
-                if let Err(why) = origin::allowed(config, url) {
+                if let Err(why) = webhook::allowed(config, url) {
                     c.check(false, "payload.url", why);
                 }
             }
@@ -106,6 +138,7 @@ pub fn prepare(org_id: Option<&str>, job: NewJob) -> JobRow {
         job_type: job.job_type.as_str().to_owned(),
         status: JobStatus::Queued.as_str().to_owned(),
         payload: job.payload,
+        source: job.source.as_str().to_owned(),
         attempts: 0,
         result: None,
         error: None,
@@ -139,6 +172,7 @@ pub async fn enqueue(env: &Env, org_id: Option<&str>, job: NewJob) -> Result<Job
         job_type: job.job_type.as_str().to_owned(),
         status: JobStatus::Queued.as_str().to_owned(),
         payload: job.payload,
+        source: job.source.as_str().to_owned(),
         attempts: 0,
         result: None,
         error: None,
@@ -161,13 +195,11 @@ pub async fn enqueue(env: &Env, org_id: Option<&str>, job: NewJob) -> Result<Job
     Ok(row)
 }
 
-/// Enqueues an `email` job; the customer's origin renders and sends it. A failure is logged
-/// and swallowed: the write that asked for the email has already committed.
+/// Enqueues one of the edge's own `email` jobs (`source: "system"`); the customer's origin
+/// renders and sends it. A failure is logged and swallowed: the write that asked for the email
+/// has already committed.
 pub async fn send_email(env: &Env, org_id: Option<&str>, payload: serde_json::Value) {
-    let job = NewJob {
-        job_type: JobType::Email,
-        payload: payload.to_string(),
-    };
+    let job = NewJob::system(JobType::Email, &payload);
     if let Err(e) = enqueue(env, org_id, job).await {
         let _ = crate::http::internal("enqueue email", e);
     }

@@ -1,12 +1,13 @@
-//! One signed delivery of a job, bounded by the timeout: to `${ORIGIN_URL}/jobs/{type}` for
-//! work the customer's backend does, or — for `webhook.deliver` — to the webhook's own URL,
-//! which is user-supplied and therefore checked (`edge_core::outbound`), redirects included:
-//! they are followed by hand, each hop checked, at most three.
+//! One delivery of a job, bounded by the timeout: to `${ORIGIN_URL}/jobs/{type}` with the
+//! job envelope signed with `ORIGIN_SECRET` (`edge_core::origin_signing::sign_job`), or — for
+//! `webhook.deliver` — to the webhook's own URL ([`super::webhook`]), which is user-supplied and
+//! therefore checked (`edge_core::webhook_target`), redirects included: they are followed by
+//! hand, each hop checked, at most three.
 
 use crate::platform;
 use edge_core::config::Config;
 use edge_core::jobs::OriginOutcome;
-use edge_core::{outbound, signature};
+use edge_core::origin_signing::{self, JobFields};
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use wasm_bindgen::JsValue;
@@ -24,62 +25,85 @@ pub struct Delivery {
     pub result: Option<String>,
 }
 
-/// Where a delivery goes.
-pub enum Target<'a> {
-    /// `${ORIGIN_URL}/jobs/{type}` with the job envelope.
-    Origin { job_type: &'a str },
-    /// A user-supplied webhook URL.
-    Webhook { url: &'a str },
-}
-
-/// Whether `url` is on the configured origin (the one destination exempt from the checks).
-pub fn is_origin(config: &Config, url: &str) -> bool {
-    let base = |u: &str| Url::parse(u).ok().map(|u| u.origin().ascii_serialization());
-    base(url).is_some() && base(url) == base(&config.origin_url)
-}
-
-/// `outbound::check`, except for the configured origin.
-pub fn allowed(config: &Config, url: &str) -> Result<(), String> {
-    if is_origin(config, url) {
-        return Ok(());
+impl Delivery {
+    pub fn blocked(why: impl Into<String>) -> Self {
+        Delivery {
+            outcome: OriginOutcome::Blocked(why.into()),
+            result: None,
+        }
     }
-    outbound::check(url).map(|_| ())
 }
 
-/// POSTs `body` with `X-Job-Id`, `X-Org-Id`, `X-Attempt` and
-/// `X-Signature: t=<unix>,v1=<hex HMAC-SHA256(ORIGIN_SECRET, "{t}.{body}")>`.
-pub async fn deliver(
+/// One POST: where, with which headers (besides `Content-Type` and `User-Agent`), and
+/// whether each hop must pass the webhook destination check (redirects then followed by hand).
+pub struct Post<'a> {
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: &'a str,
+    pub checked: bool,
+}
+
+/// Delivers a job envelope `body` to `${ORIGIN_URL}/jobs/{type}` with `X-Job-Id`,
+/// `X-Job-Type`, `X-Org-Id` (empty for account-level jobs), `X-Attempt` and
+/// `X-Signature: t=<unix>,v1=<hex HMAC-SHA256(ORIGIN_SECRET, "edge-job.v1\n{t}\n{id}\n{type}\n{org}\n{attempt}\n{body}")>`.
+pub async fn deliver_job(
     config: &Config,
-    target: Target<'_>,
     job_id: &str,
+    job_type: &str,
     org_id: Option<&str>,
     attempt: u32,
     body: &str,
 ) -> Delivery {
-    let (mut url, checked) = match target {
-        Target::Origin { job_type } => (format!("{}/jobs/{job_type}", config.origin_url), false),
-        Target::Webhook { url } => (url.to_owned(), true),
+    let fields = JobFields {
+        t: platform::now_ms() / 1000,
+        job_id,
+        job_type,
+        org_id,
+        attempt,
+        body: body.as_bytes(),
     };
-    let t = platform::now_ms() / 1000;
-    let sig = signature::sign(config.origin_secret.as_bytes(), t, &[body.as_bytes()]);
+    let sig = match origin_signing::sign_job(config.origin_secret.as_bytes(), &fields) {
+        Ok(sig) => sig,
+        Err(e) => return Delivery::blocked(format!("unsignable job: line break in {}", e.0)),
+    };
+    let post = Post {
+        url: format!("{}/jobs/{job_type}", config.origin_url),
+        headers: vec![
+            ("X-Job-Id", job_id.to_owned()),
+            ("X-Job-Type", job_type.to_owned()),
+            ("X-Org-Id", org_id.unwrap_or_default().to_owned()),
+            ("X-Attempt", attempt.to_string()),
+            ("X-Signature", sig),
+        ],
+        body,
+        checked: false,
+    };
+    send(config, post).await
+}
+
+/// POSTs `post.body` as JSON, within `ORIGIN_TIMEOUT_MS`.
+pub async fn send(config: &Config, post: Post<'_>) -> Delivery {
+    let Post {
+        mut url,
+        headers: extra,
+        body,
+        checked,
+    } = post;
     let controller = AbortController::default();
     let signal = controller.signal();
     let call = async move {
         for _ in 0..=MAX_REDIRECTS {
             if checked {
-                if let Err(why) = allowed(config, &url) {
+                if let Err(why) = super::webhook::allowed(config, &url) {
                     return Ok(Err(why));
                 }
             }
             let headers = Headers::new();
             headers.set("Content-Type", "application/json")?;
             headers.set("User-Agent", "edge-api-jobs/1")?;
-            headers.set("X-Job-Id", job_id)?;
-            if let Some(org_id) = org_id {
-                headers.set("X-Org-Id", org_id)?;
+            for (name, value) in &extra {
+                headers.set(name, value)?;
             }
-            headers.set("X-Attempt", &attempt.to_string())?;
-            headers.set("X-Signature", &sig)?;
             let mut init = RequestInit::new();
             init.with_method(Method::Post)
                 .with_headers(headers)

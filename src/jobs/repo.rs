@@ -17,11 +17,18 @@ pub struct JobRow {
     pub job_type: String,
     pub status: String,
     pub payload: String,
+    /// `system` or `api` (`edge_core::jobs::JobSource`); older rows and lists without it: `api`.
+    #[serde(default = "api_source")]
+    pub source: String,
     pub attempts: u32,
     pub result: Option<String>,
     pub error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+fn api_source() -> String {
+    "api".to_owned()
 }
 
 impl JobRow {
@@ -55,8 +62,8 @@ fn opt(v: Option<&str>) -> JsValue {
 
 pub async fn insert(db: &D1Database, row: &JobRow) -> Result<(), ApiError> {
     db.prepare(
-        "INSERT INTO jobs (id, org_id, type, status, payload, attempts, created_at, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7)",
+        "INSERT INTO jobs (id, org_id, type, status, payload, attempts, created_at, updated_at, source) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 0, ?6, ?7, ?8)",
     )
     .bind(&[
         s(&row.id),
@@ -66,6 +73,7 @@ pub async fn insert(db: &D1Database, row: &JobRow) -> Result<(), ApiError> {
         s(&row.payload),
         s(&row.created_at),
         s(&row.updated_at),
+        s(&row.source),
     ])
     .or_internal("bind job insert")?
     .run()
@@ -85,7 +93,21 @@ pub async fn delete(db: &D1Database, id: &str) -> Result<(), ApiError> {
 }
 
 const COLUMNS: &str =
-    "id, org_id, type, status, payload, attempts, result, error, created_at, updated_at";
+    "id, org_id, type, status, payload, source, attempts, result, error, created_at, updated_at";
+
+/// Whether `file_id` names a file of `org_id` (in any state but being deleted).
+pub async fn file_of_org(db: &D1Database, file_id: &str, org_id: &str) -> Result<bool, ApiError> {
+    let row = db
+        .prepare(
+            "SELECT 1 AS one FROM files WHERE id = ?1 AND org_id = ?2 AND status <> 'deleting'",
+        )
+        .bind(&[s(file_id), s(org_id)])
+        .or_internal("bind file lookup")?
+        .first::<Value>(None)
+        .await
+        .or_internal("file lookup")?;
+    Ok(row.is_some())
+}
 
 pub async fn get(db: &D1Database, id: &str) -> Result<Option<JobRow>, ApiError> {
     db.prepare(format!("SELECT {COLUMNS} FROM jobs WHERE id = ?1"))

@@ -182,7 +182,7 @@ async fn finish_upload(
     });
     let job = jobs::prepare(
         Some(&file.org_id),
-        NewJob::parse("file.process", payload).map_err(|e| http::internal("job", e.detail))?,
+        NewJob::system(edge_core::jobs::JobType::FileProcess, &payload),
     );
     let ready = "SELECT 1 FROM files WHERE id = ?1 AND status = 'ready' AND sha256 = ?2";
     let events = [Event::new(&file.org_id, "file.uploaded", actor)
@@ -203,8 +203,8 @@ async fn finish_upload(
             // The job exists only if the file became ready in this batch.
             sql!(
                 db,
-                "INSERT INTO jobs (id, org_id, type, status, payload, attempts, created_at, updated_at) \
-                 SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6, ?6 WHERE EXISTS \
+                "INSERT INTO jobs (id, org_id, type, status, payload, attempts, created_at, updated_at, source) \
+                 SELECT ?1, ?2, ?3, ?4, ?5, 0, ?6, ?6, 'system' WHERE EXISTS \
                  (SELECT 1 FROM files WHERE id = ?7 AND status = 'ready' AND sha256 = ?8)",
                 &job.id,
                 &file.org_id,

@@ -41,7 +41,8 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
 async fn create_job(cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResult {
     let body: CreateBody = edge_core::json::decode(bytes)?;
     let job = NewJob::parse(&body.job_type, body.payload)?;
-    jobs::check_payload(&cx.config, &job)?;
+    let db = db::database(&cx.env)?;
+    jobs::check_payload(&cx.config, &db, &access.org_id, &job).await?;
     let day = limits::day(platform::now_ms());
     let quota = cx.config.limits.plan(access.plan).jobs_per_day;
     crate::limits::consume(&cx.env, &access.org_id, "jobs", &day, quota, 1).await?;

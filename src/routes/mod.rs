@@ -15,6 +15,7 @@ mod orgs;
 mod proxy;
 mod rooms;
 mod testing;
+mod webhook_secret;
 
 use crate::http::ApiResult;
 use crate::pipeline::Ctx;
@@ -53,6 +54,8 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::ApiKeyDelete => api_keys::delete(req, cx).await,
         Route::AuditLog => audit_log::list(req, cx).await,
         Route::AuditLogVerify => audit_log::verify(req, cx).await,
+        Route::WebhookSecretGet => webhook_secret::get(req, cx).await,
+        Route::WebhookSecretRotate => webhook_secret::rotate(req, cx).await,
         Route::StripeWebhook => billing::stripe_webhook(req, cx).await,
         Route::BillingSubscription => billing::subscription(req, cx).await,
         Route::Usage => billing::usage(req, cx).await,

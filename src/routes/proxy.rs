@@ -1,8 +1,11 @@
 //! `ANY /v1/orgs/{org}/origin/{path…}`: heavy synchronous work proxied to the customer's
-//! origin. The caller's identity travels as signed headers (`X-Org-Id`, `X-User-Id` or
-//! `X-Api-Key-Id`, `X-Request-Id`, `X-Signature` over method, path and body); the caller's own
-//! credential, cookies and hop-by-hop headers never do. The answer streams back as it comes;
-//! an origin slower than `ORIGIN_TIMEOUT_MS` is a 504.
+//! origin. Only an allow-list of the client's headers is forwarded
+//! (`edge_core::origin_signing::PROXY_FORWARDED_HEADERS`); the edge itself always sets every
+//! identity header — `X-Org-Id`, `X-User-Id` (empty for API keys), `X-Api-Key-Id` (empty for
+//! users), `X-User-Role` (`member` for API keys: keys act with at most member rights),
+//! `X-Request-Id` — and `X-Signature` over method, path with query, those identity values and
+//! the body (`origin_signing::proxy_message`). The answer streams back as it comes; an origin
+//! slower than `ORIGIN_TIMEOUT_MS` is a 504.
 //!
 //! The request body is buffered (up to 10 MiB) because the signature covers it; larger
 //! bodies belong in a file upload or a job.
@@ -12,42 +15,14 @@ use crate::body::read_limited;
 use crate::http::ApiResult;
 use crate::pipeline::Ctx;
 use crate::platform;
+use edge_core::origin_signing::{self, ProxyFields};
 use edge_core::policy::Action;
-use edge_core::{signature, ApiError};
+use edge_core::ApiError;
 use futures_util::future::{select, Either};
 use std::time::Duration;
 use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Response};
 
 const MAX_BODY: usize = 10 * 1024 * 1024;
-
-/// Request headers never forwarded: hop-by-hop (RFC 9110 §7.6.1), the caller's credentials,
-/// and what the edge itself sets.
-const DROP_REQUEST: &[&str] = &[
-    "connection",
-    "keep-alive",
-    "proxy-authenticate",
-    "proxy-authorization",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-    "host",
-    "authorization",
-    "cookie",
-    "content-length",
-    "x-org-id",
-    "x-user-id",
-    "x-api-key-id",
-    "x-signature",
-    "x-request-id",
-    "cf-connecting-ip",
-    "cf-ipcountry",
-    "cf-ray",
-    "cf-visitor",
-    "x-forwarded-for",
-    "x-forwarded-proto",
-    "x-real-ip",
-];
 
 /// Response headers not passed back (hop-by-hop; the edge sets its own security headers).
 const DROP_RESPONSE: &[&str] = &[
@@ -79,29 +54,40 @@ pub async fn forward(mut req: Request, cx: &Ctx) -> ApiResult {
 
     let headers = Headers::new();
     for (name, value) in req.headers().entries() {
-        if !DROP_REQUEST.contains(&name.to_ascii_lowercase().as_str()) {
+        if origin_signing::is_forwarded_header(&name) {
             let _ = headers.append(&name, &value);
         }
     }
-    let t = platform::now_ms() / 1000;
-    let sig = signature::sign(
-        cx.config.origin_secret.as_bytes(),
-        t,
-        &[method.as_ref().as_bytes(), path.as_bytes(), &body],
-    );
+    let (user_id, api_key_id, role) = match &access.credential {
+        Credential::User { user_id, .. } => (
+            user_id.as_str(),
+            "",
+            access.role.map(|r| r.as_str()).unwrap_or_default(),
+        ),
+        Credential::ApiKey(k) => ("", k.id.as_str(), "member"),
+    };
+    let fields = ProxyFields {
+        t: platform::now_ms() / 1000,
+        method: method.as_ref(),
+        path_and_query: &path,
+        org_id: &access.org_id,
+        user_id,
+        api_key_id,
+        role,
+        request_id: &cx.request_id,
+        body: &body,
+    };
+    let sig = origin_signing::sign_proxy(cx.config.origin_secret.as_bytes(), &fields)
+        .map_err(|e| crate::http::internal("proxy signature", format!("line break in {}", e.0)))?;
     let set = |k: &str, v: &str| {
         headers
             .set(k, v)
             .map_err(|e| crate::http::internal("proxy header", e))
     };
     set("X-Org-Id", &access.org_id)?;
-    match &access.credential {
-        Credential::User { user_id, .. } => set("X-User-Id", user_id)?,
-        Credential::ApiKey(k) => set("X-Api-Key-Id", &k.id)?,
-    }
-    if let Some(role) = access.role {
-        set("X-User-Role", role.as_str())?;
-    }
+    set("X-User-Id", user_id)?;
+    set("X-Api-Key-Id", api_key_id)?;
+    set("X-User-Role", role)?;
     set("X-Request-Id", &cx.request_id)?;
     set("X-Signature", &sig)?;
 

@@ -6,8 +6,11 @@ mod api;
 mod delivery;
 mod kit;
 mod proxy;
+mod spoof;
 mod sweep;
+mod trust;
 mod webhook;
+mod webhook_secret;
 
 use libtest_mimic::Trial;
 
@@ -17,7 +20,10 @@ pub fn trials() -> Vec<Trial> {
         delivery::trials(),
         sweep::trials(),
         webhook::trials(),
+        webhook_secret::trials(),
         proxy::trials(),
+        spoof::trials(),
+        trust::trials(),
     ]
     .into_iter()
     .flatten()

@@ -16,6 +16,9 @@ const TRIAL_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct Suite {
     rt: tokio::runtime::Runtime,
     pub origin: Origin,
+    /// A customer's webhook receiver on loopback (another port than the origin), reachable
+    /// through `OUTBOUND_ALLOW_HOSTS`.
+    pub receiver: Origin,
     pub worker: Worker,
     /// A client for the shared worker.
     pub api: Api,
@@ -36,11 +39,17 @@ pub fn start() -> Result<(), String> {
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     let started = std::time::Instant::now();
-    let (origin, worker) = rt.block_on(async {
+    let (origin, receiver, worker) = rt.block_on(async {
         process::kill_all_on_signals();
         let origin = Origin::start().await.map_err(|e| format!("origin: {e}"))?;
-        let worker = Worker::start(WorkerOptions::new().origin(&origin)).await?;
-        Ok::<_, String>((origin, worker))
+        let receiver = Origin::start()
+            .await
+            .map_err(|e| format!("webhook receiver: {e}"))?;
+        let opts = WorkerOptions::new()
+            .origin(&origin)
+            .var("OUTBOUND_ALLOW_HOSTS", receiver.host_port());
+        let worker = Worker::start(opts).await?;
+        Ok::<_, String>((origin, receiver, worker))
     })?;
     eprintln!(
         "edge-tests: worker up at {} in {:.1?} (log: {})",
@@ -52,6 +61,7 @@ pub fn start() -> Result<(), String> {
     let suite = Suite {
         rt,
         origin,
+        receiver,
         worker,
         api,
         exclusive: RwLock::new(()),
@@ -103,12 +113,14 @@ pub fn default_threads() -> usize {
 
 impl Suite {
     /// A worker of the trial's own (restart tests, other settings), sending jobs to the shared
-    /// origin unless `opts` names another. Killed when dropped.
+    /// origin unless `opts` names another (and webhooks to the shared receiver). Killed when
+    /// dropped.
     pub async fn private_worker(&self, opts: WorkerOptions) -> Worker {
         let opts = match opts.origin_url() {
             Some(_) => opts,
             None => opts.origin(&self.origin),
         };
+        let opts = opts.var_default("OUTBOUND_ALLOW_HOSTS", self.receiver.host_port());
         Worker::start(opts)
             .await
             .unwrap_or_else(|e| panic!("private worker: {e}"))

@@ -19,6 +19,7 @@ pub fn fresh_secrets() -> BTreeMap<String, String> {
             format!("whsec_{}", random::base64url(24)),
         ),
         ("URL_SIGNING_SECRET", random::base64url(32)),
+        ("WEBHOOK_SIGNING_KEY", random::base64url(32)),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

@@ -76,14 +76,22 @@ pub async fn wait_final(api: &Api, id: &str, deadline: Duration) -> Value {
     .await
 }
 
-/// The delivery carries a valid `X-Signature` (ORIGIN_SECRET, timestamp within 60 s).
+/// The delivery carries a valid `X-Signature` (ORIGIN_SECRET over the `edge-job.v1` string of
+/// its job headers and body, timestamp within 60 s).
 pub fn assert_signed(s: &Suite, delivery: &Recorded) {
     let header = delivery
         .header("x-signature")
         .expect("X-Signature on a delivery");
     let secret = s.worker.env_value("ORIGIN_SECRET");
-    let now = signature::unix_now();
-    if let Err(e) = signature::verify(secret, header, &delivery.body, now, 60) {
+    let h = |n: &str| delivery.header(n).unwrap_or_default().to_owned();
+    let (id, ty, org, attempt) = (
+        h("x-job-id"),
+        h("x-job-type"),
+        h("x-org-id"),
+        h("x-attempt"),
+    );
+    let message = |t| signature::job_message(t, &id, &ty, &org, &attempt, &delivery.body);
+    if let Err(e) = signature::verify_with(secret, header, message, signature::unix_now(), 60) {
         panic!(
             "bad X-Signature on {} {}: {e}",
             delivery.method, delivery.path

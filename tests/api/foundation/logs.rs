@@ -99,6 +99,7 @@ async fn logs_never_contain_secrets(s: &Suite) {
         "JWT_SIGNING_KEYS",
         "STRIPE_WEBHOOK_SECRET",
         "URL_SIGNING_SECRET",
+        "WEBHOOK_SIGNING_KEY",
     ] {
         let value = s.worker.env_value(name);
         let material = value.rsplit(':').next().unwrap_or(value);

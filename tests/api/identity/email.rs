@@ -24,10 +24,11 @@ pub fn trials() -> Vec<Trial> {
 fn email_job(job: &Value, template: &str, to: &str) -> Value {
     assert_eq!(
         keys(job),
-        ["attempt", "id", "org_id", "payload", "type"],
+        ["attempt", "id", "org_id", "payload", "source", "type"],
         "{job}"
     );
     assert_eq!(job["type"], "email");
+    assert_eq!(job["source"], "system", "the edge's own email: {job}");
     assert!(
         job["id"].as_str().is_some_and(|i| i.starts_with("job_")),
         "{job}"
@@ -52,9 +53,19 @@ fn assert_signed_delivery(s: &Suite, job: &Value) {
         .expect("the delivery is recorded");
     let header = delivery.header("x-signature").expect("X-Signature");
     let secret = s.worker.env_value("ORIGIN_SECRET");
-    if let Err(e) = signature::verify(secret, header, &delivery.body, signature::unix_now(), 120) {
+    let h = |n: &str| delivery.header(n).unwrap_or_default().to_owned();
+    let (id, ty, org, attempt) = (
+        h("x-job-id"),
+        h("x-job-type"),
+        h("x-org-id"),
+        h("x-attempt"),
+    );
+    let message = |t| signature::job_message(t, &id, &ty, &org, &attempt, &delivery.body);
+    if let Err(e) = signature::verify_with(secret, header, message, signature::unix_now(), 120) {
         panic!("bad X-Signature on an email job: {e}");
     }
+    // The edge's own emails say so in the signed envelope.
+    assert_eq!(job["source"], "system", "{job}");
 }
 
 async fn verify(s: &Suite, token: &Value) -> Reply {

@@ -61,7 +61,11 @@ async fn every_type_is_accepted_with_its_required_field(s: &Suite) {
     let by = owner.on(&s.api);
     for job_type in ["email", "file.process", "ai.generate", "webhook.deliver"] {
         let key = random::unique("jobs-api-type");
-        let job = create(&by, &owner.org_id, job_type, payload(s, job_type, &key)).await;
+        let p = match job_type {
+            "file.process" => super::kit::file_job(&by, &owner.org_id, &key).await,
+            other => payload(s, other, &key),
+        };
+        let job = create(&by, &owner.org_id, job_type, p).await;
         let done = wait_final(
             &by,
             &owner.org_id,
@@ -139,7 +143,8 @@ async fn payload_must_be_an_object_of_at_most_64_kib(s: &Suite) {
         .expect_field("payload");
     // Just under the limit is fine.
     let key = random::unique("jobs-api-big");
-    let mut fits = json!({"file_id": "file_ok", "test_key": key, "pad": ""});
+    let mut fits = super::kit::file_job(&by, org, &key).await;
+    fits["pad"] = json!("");
     let room = 64 * 1024 - fits.to_string().len() - 16;
     fits["pad"] = json!("b".repeat(room));
     let job = create(&by, org, "file.process", fits.clone()).await;
@@ -161,13 +166,8 @@ async fn list_filters_by_status_and_paginates(s: &Suite) {
     let bad_key = random::unique("jobs-list-bad");
     s.origin.script(&bad_key, vec![Answer::Status(422)]);
     let ok = create(&by, org, "ai.generate", payload(s, "ai.generate", &ok_key)).await;
-    let bad = create(
-        &by,
-        org,
-        "file.process",
-        payload(s, "file.process", &bad_key),
-    )
-    .await;
+    let bad_payload = super::kit::file_job(&by, org, &bad_key).await;
+    let bad = create(&by, org, "file.process", bad_payload).await;
     let ok_id = ok["id"].as_str().unwrap();
     let bad_id = bad["id"].as_str().unwrap();
     wait_final(&by, org, ok_id, JOB_DEADLINE).await;

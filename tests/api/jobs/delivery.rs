@@ -3,8 +3,8 @@
 //! retry limit; 100 jobs at once each delivered once per attempt; `job.updated` room events.
 
 use super::kit::{
-    assert_signed, create, get_job, jobs_path, payload, room_events, signup, wait_final, Caller,
-    JOB_DEADLINE, SETTLE,
+    assert_signed, create, file_payload, get_job, jobs_path, payload, room_events, signup,
+    upload_file, wait_final, Caller, JOB_DEADLINE, SETTLE,
 };
 use crate::support::{trial, Suite};
 use edge_tests::{random, Answer, WorkerOptions};
@@ -31,7 +31,8 @@ async fn delivery_is_signed_with_the_job_envelope_and_headers(s: &Suite) {
     let by = owner.on(&s.api);
     let org = &owner.org_id;
     let key = random::unique("jobs-env");
-    let p = payload(s, "file.process", &key);
+    let file = upload_file(&by, org).await;
+    let p = file_payload(&key, &file);
     let job = create(&by, org, "file.process", p.clone()).await;
     let id = job["id"].as_str().unwrap();
     let seen = s.origin.wait_for(&key, 1, JOB_DEADLINE).await;
@@ -43,6 +44,7 @@ async fn delivery_is_signed_with_the_job_envelope_and_headers(s: &Suite) {
     assert_eq!(d.header("x-job-id"), Some(id));
     assert_eq!(d.header("x-org-id"), Some(org.as_str()));
     assert_eq!(d.header("x-attempt"), Some("1"));
+    assert_eq!(d.header("x-job-type"), Some("file.process"));
     assert!(
         d.header("content-type")
             .unwrap_or_default()
@@ -58,7 +60,7 @@ async fn delivery_is_signed_with_the_job_envelope_and_headers(s: &Suite) {
     let body = d.json();
     assert_eq!(
         body,
-        json!({"id": id, "type": "file.process", "org_id": org, "attempt": 1, "payload": p}),
+        json!({"id": id, "type": "file.process", "org_id": org, "attempt": 1, "source": "api", "payload": p}),
         "the delivery envelope"
     );
     let done = wait_final(&by, org, id, JOB_DEADLINE).await;
@@ -138,7 +140,8 @@ async fn a_422_fails_after_one_attempt(s: &Suite) {
     let key = random::unique("jobs-422");
     s.origin
         .script(&key, vec![Answer::Json(422, json!({"error": "bad input"}))]);
-    let job = create(&by, org, "file.process", payload(s, "file.process", &key)).await;
+    let file = upload_file(&by, org).await;
+    let job = create(&by, org, "file.process", file_payload(&key, &file)).await;
     let id = job["id"].as_str().unwrap();
     let done = wait_final(&by, org, id, JOB_DEADLINE).await;
     assert_eq!(done["status"], "failed", "{done}");
@@ -272,10 +275,14 @@ async fn a_hundred_jobs_at_once_each_delivered_once_per_attempt(s: &Suite) {
         keys.push(key);
     }
     let types = ["email", "file.process", "ai.generate"];
+    let file = upload_file(&by, org).await;
     let created = join_all(keys.iter().enumerate().map(|(n, key)| {
         let job_type = types[n % 3];
         let by = by.clone();
-        let p = payload(s, job_type, key);
+        let p = match job_type {
+            "file.process" => file_payload(key, &file),
+            other => payload(s, other, key),
+        };
         async move { create(&by, org, job_type, p).await }
     }))
     .await;

@@ -156,18 +156,41 @@ pub fn job_path(org: &str, id: &str) -> String {
 }
 
 /// A valid payload of `job_type` carrying `test_key` (the origin's script key). A
-/// `webhook.deliver` goes to `${ORIGIN_URL}/hook/{key}` with a body the origin keys on.
+/// `webhook.deliver` goes to the webhook receiver's `/hook/{key}` with a body the receiver keys
+/// on. `file.process` needs a real file: use [`file_payload`].
 pub fn payload(s: &Suite, job_type: &str, key: &str) -> Value {
     match job_type {
         "email" => json!({"test_key": key, "to": random::email(), "template": "plain"}),
-        "file.process" => json!({"test_key": key, "file_id": format!("file_{}", random::hex(8))}),
         "ai.generate" => json!({"test_key": key, "prompt": "Summarise the quarter."}),
         "webhook.deliver" => json!({
-            "url": format!("{}/hook/{key}", s.origin.url()),
+            "url": format!("{}/hook/{key}", s.receiver.url()),
             "body": {"payload": {"test_key": key}, "event": "thing.happened"},
         }),
         other => panic!("no payload for {other}"),
     }
+}
+
+/// Uploads a small file to `org` (201 expected) and returns its id.
+pub async fn upload_file(by: &Caller, org: &str) -> String {
+    let path = format!("/v1/orgs/{org}/files?name=job-input-{}.bin", random::hex(4));
+    let r = by
+        .request(Method::POST, &path)
+        .header("content-type", "application/octet-stream")
+        .body(random::bytes(64))
+        .reply()
+        .await;
+    r.expect_status(201);
+    r.json()["id"].as_str().expect("file id").to_owned()
+}
+
+/// Uploads a file to `org` and returns a `file.process` payload naming it.
+pub async fn file_job(by: &Caller, org: &str, key: &str) -> Value {
+    file_payload(key, &upload_file(by, org).await)
+}
+
+/// A `file.process` payload naming `file_id`, carrying `test_key`.
+pub fn file_payload(key: &str, file_id: &str) -> Value {
+    json!({"test_key": key, "file_id": file_id})
 }
 
 /// `POST /v1/orgs/{org}/jobs` → 202; checks the answer's shape and `Location`, returns it.
@@ -244,15 +267,116 @@ pub async fn wait_final(by: &Caller, org: &str, id: &str, deadline: Duration) ->
     .await
 }
 
-/// The delivery's `X-Signature` is `t=…,v1=hex(HMAC-SHA256(ORIGIN_SECRET, "{t}.{body}"))`
-/// with `t` within a minute of now.
+/// A job delivery's `X-Signature` verifies (python-independent HMAC in `edge_tests::signature`)
+/// over `edge-job.v1` with the delivery's `X-Job-Id`, `X-Job-Type`, `X-Org-Id` and `X-Attempt`,
+/// `t` within a minute of now, and those headers equal the envelope's members.
 pub fn assert_signed(secret: &str, d: &Recorded) {
     let header = d
         .header("x-signature")
         .unwrap_or_else(|| panic!("no X-Signature on {} {}", d.method, d.path));
-    if let Err(e) = signature::verify(secret, header, &d.body, signature::unix_now(), 60) {
+    let h = |n: &str| d.header(n).unwrap_or_default().to_owned();
+    let (id, ty, org, attempt) = (
+        h("x-job-id"),
+        h("x-job-type"),
+        h("x-org-id"),
+        h("x-attempt"),
+    );
+    let message = |t| signature::job_message(t, &id, &ty, &org, &attempt, &d.body);
+    if let Err(e) = signature::verify_with(secret, header, message, signature::unix_now(), 60) {
         panic!("bad X-Signature on {} {}: {e}", d.method, d.path);
     }
+    let body = d.json();
+    assert_eq!(body["id"], id.as_str(), "X-Job-Id vs the envelope");
+    assert_eq!(body["type"], ty.as_str(), "X-Job-Type vs the envelope");
+    assert_eq!(
+        body["org_id"].as_str().unwrap_or_default(),
+        org,
+        "X-Org-Id vs the envelope"
+    );
+    assert_eq!(
+        body["attempt"].to_string(),
+        attempt,
+        "X-Attempt vs the envelope"
+    );
+    assert_eq!(
+        d.path,
+        format!("/jobs/{ty}"),
+        "the path names the signed type"
+    );
+}
+
+/// Whether the receiver's request verifies with PyPI's `standardwebhooks` (pinned in
+/// requirements-tests.txt, installed by scripts/setup into .venv-tests/) under `secret`:
+/// `Ok(())`, or the library's complaint.
+pub fn standard_webhook_verifies(secret: &str, d: &Recorded) -> Result<(), String> {
+    let python = edge_tests::project::root().join(".venv-tests/bin/python");
+    assert!(
+        python.exists(),
+        "{} is missing: run scripts/setup",
+        python.display()
+    );
+    let headers: serde_json::Map<String, Value> = d
+        .headers
+        .iter()
+        .filter(|(n, _)| n.starts_with("webhook-"))
+        .map(|(n, v)| (n.clone(), Value::from(v.as_str())))
+        .collect();
+    let script = "import json,sys\n\
+from standardwebhooks.webhooks import Webhook\n\
+secret, headers, body = sys.argv[1], json.loads(sys.argv[2]), sys.stdin.buffer.read()\n\
+try:\n    Webhook(secret).verify(body, headers)\nexcept Exception as e:\n    print(type(e).__name__, e); sys.exit(3)\n";
+    let mut child = std::process::Command::new(python)
+        .args(["-c", script, secret, &Value::Object(headers).to_string()])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(&d.body).expect("write body");
+    }
+    let out = child.wait_with_output().expect("python finishes");
+    match out.status.code() {
+        Some(0) => Ok(()),
+        Some(3) => Err(String::from_utf8_lossy(&out.stdout).trim().to_owned()),
+        _ => panic!(
+            "the standardwebhooks check crashed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+/// The delivery is a Standard Webhooks one that verifies under `secret`, carries no origin
+/// signature and none of the job headers.
+pub fn assert_webhook_signed(secret: &str, d: &Recorded) {
+    if let Err(e) = standard_webhook_verifies(secret, d) {
+        panic!("standardwebhooks refused {} {}: {e}", d.method, d.path);
+    }
+    for h in [
+        "x-signature",
+        "x-job-id",
+        "x-job-type",
+        "x-org-id",
+        "x-attempt",
+    ] {
+        assert!(
+            d.header(h).is_none(),
+            "a webhook carried {h}: {:?}",
+            d.headers
+        );
+    }
+}
+
+/// `GET /v1/orgs/{org}/webhook-secret` (200 expected): the `whsec_…` secret.
+pub async fn webhook_secret(by: &Caller, org: &str) -> String {
+    let r = by.get(&format!("/v1/orgs/{org}/webhook-secret")).await;
+    r.expect_status(200);
+    let b = r.json();
+    b["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no secret: {b}"))
+        .to_owned()
 }
 
 /// The server-side events of `org`'s room `room`, oldest first.

@@ -19,47 +19,71 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-fn proxy_path(org: &str, rest: &str) -> String {
+pub(super) fn proxy_path(org: &str, rest: &str) -> String {
     format!("/v1/orgs/{org}/origin/{rest}")
 }
 
-/// `X-Signature` = `t=…,v1=hex(HMAC-SHA256(secret, "{t}.{METHOD}.{/path?query}.{body}"))`,
-/// `t` within a minute of now.
-fn assert_proxy_signed(secret: &str, d: &Recorded) {
+/// `X-Signature` verifies (independent HMAC) over `edge-proxy.v1` with the request's method,
+/// path and query, body and the identity headers the origin received, `t` within a minute of
+/// now; returns those identity headers (`X-Org-Id`, `X-User-Id`, `X-Api-Key-Id`,
+/// `X-User-Role`, `X-Request-Id`), each present exactly once.
+pub(super) fn assert_proxy_signed(secret: &str, d: &Recorded) -> [String; 5] {
     let header = d
         .header("x-signature")
         .expect("X-Signature on a proxied call");
-    let mut t = None;
-    let mut v1 = Vec::new();
-    for part in header.split(',') {
-        match part.trim().split_once('=') {
-            Some(("t", v)) => t = v.parse::<i64>().ok(),
-            Some(("v1", v)) => v1.push(v.to_owned()),
-            _ => {}
-        }
-    }
-    let t = t.unwrap_or_else(|| panic!("no t= in {header:?}"));
+    let one = |n: &str| {
+        let all: Vec<&str> = d
+            .headers
+            .iter()
+            .filter(|(k, _)| k == n)
+            .map(|(_, v)| v.as_str())
+            .collect();
+        assert_eq!(
+            all.len(),
+            1,
+            "{n} must be set exactly once: {:?}",
+            d.headers
+        );
+        all[0].to_owned()
+    };
+    let ids = [
+        one("x-org-id"),
+        one("x-user-id"),
+        one("x-api-key-id"),
+        one("x-user-role"),
+        one("x-request-id"),
+    ];
     let target = match &d.query {
         Some(q) => format!("{}?{q}", d.path),
         None => d.path.clone(),
     };
-    let mut message = format!("{t}.{}.{target}.", d.method).into_bytes();
-    message.extend_from_slice(&d.body);
-    let expected = signature::hmac_hex(secret.as_bytes(), &message);
-    assert!(
-        v1.contains(&expected),
-        "X-Signature {header:?} does not sign {:?}",
-        String::from_utf8_lossy(&message)
-    );
-    assert!((signature::unix_now() - t).abs() <= 60, "t={t} is not now");
+    let identity = signature::ProxyIdentity {
+        org_id: &ids[0],
+        user_id: &ids[1],
+        api_key_id: &ids[2],
+        role: &ids[3],
+        request_id: &ids[4],
+    };
+    let message = |t| signature::proxy_message(t, &d.method, &target, identity, &d.body);
+    if let Err(e) = signature::verify_with(secret, header, message, signature::unix_now(), 60) {
+        panic!("bad X-Signature on a proxied call: {e}");
+    }
+    ids
+}
+
+/// The proxied path with the origin's script key in the query (custom headers are not
+/// forwarded).
+pub(super) fn keyed(path: &str, key: &str) -> String {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    format!("{path}{sep}test_key={key}")
 }
 
 async fn call(by: &Caller, method: Method, path: &str, key: &str, body: Option<&str>) -> Reply {
     let mut req = by
-        .request(method, path)
-        .header("X-Test-Key", key)
+        .request(method, &keyed(path, key))
         .header("Cookie", "session=secret-cookie-value")
-        .header("X-Custom-In", "hello");
+        .header("X-Custom-In", "hello")
+        .header("Accept-Language", "de-CH");
     if let Some(b) = body {
         req = req.header("content-type", "text/plain").body(b.to_owned());
     }
@@ -95,7 +119,11 @@ async fn every_method_passes_through_signed_without_credentials(s: &Suite) {
         let d = &seen[0];
         assert_eq!(d.method, method.as_str());
         assert_eq!(d.path, "/reports/2024/q1.json", "{method}");
-        assert_eq!(d.query.as_deref(), Some("x=1&y=two%20words"), "{method}");
+        assert_eq!(
+            d.query.as_deref(),
+            Some(format!("x=1&y=two%20words&test_key={key}").as_str()),
+            "{method}"
+        );
         assert_eq!(
             d.body.as_ref(),
             body.as_deref().unwrap_or_default().as_bytes(),
@@ -103,13 +131,18 @@ async fn every_method_passes_through_signed_without_credentials(s: &Suite) {
         );
         assert_eq!(d.header("x-org-id"), Some(org.as_str()), "{method}");
         assert_eq!(d.header("x-user-id"), Some(owner.id.as_str()), "{method}");
-        assert!(d.header("x-api-key-id").is_none(), "{method}");
+        assert_eq!(d.header("x-api-key-id"), Some(""), "{method}");
+        assert_eq!(d.header("x-user-role"), Some("owner"), "{method}");
         assert_eq!(
             d.header("x-request-id"),
             Some(request_id.as_str()),
             "{method}"
         );
-        assert_eq!(d.header("x-custom-in"), Some("hello"), "{method}");
+        assert!(
+            d.header("x-custom-in").is_none(),
+            "{method}: a custom header passed"
+        );
+        assert_eq!(d.header("accept-language"), Some("de-CH"), "{method}");
         assert!(
             d.header("authorization").is_none(),
             "{method}: Authorization reached the origin"
@@ -194,9 +227,15 @@ async fn api_keys_are_named_by_id_and_need_jobs_write(s: &Suite) {
     assert_eq!(seen.len(), 1);
     let d = &seen[0];
     assert_eq!(d.header("x-api-key-id"), Some(key_id.as_str()));
-    assert!(
-        d.header("x-user-id").is_none(),
+    assert_eq!(
+        d.header("x-user-id"),
+        Some(""),
         "an API key call names no user"
+    );
+    assert_eq!(
+        d.header("x-user-role"),
+        Some("member"),
+        "a key acts as a member"
     );
     assert_eq!(d.header("x-org-id"), Some(org.as_str()));
     assert!(d.header("authorization").is_none());

@@ -89,7 +89,14 @@ async fn sweeping_during_retries_keeps_one_request_per_attempt(s: &Suite) {
             Answer::slow(500, Answer::Json(200, json!({"done": true}))),
         ],
     );
-    let job = create(&by, org, "file.process", payload(s, "file.process", &key)).await;
+    let file = super::kit::upload_file(&by, org).await;
+    let job = create(
+        &by,
+        org,
+        "file.process",
+        super::kit::file_payload(&key, &file),
+    )
+    .await;
     let id = job["id"].as_str().unwrap();
     let sweeping = async {
         for _ in 0..15 {

@@ -194,8 +194,8 @@ async fn jobs_can_be_read_back_and_keys_need_jobs_write(s: &Suite) {
         .await
         .expect_problem(403, "forbidden");
     let id = accepted(
-        &create_job(&api, &a.org_id, &writer, "file.process").await,
-        "file.process",
+        &create_job(&api, &a.org_id, &writer, "ai.generate").await,
+        "ai.generate",
     );
     let path = a.org_path(&format!("/jobs/{id}"));
     let what = format!("job {id} to succeed");
@@ -208,7 +208,7 @@ async fn jobs_can_be_read_back_and_keys_need_jobs_write(s: &Suite) {
     .await;
     assert_eq!(
         (&job["id"], &job["type"]),
-        (&json!(id), &json!("file.process"))
+        (&json!(id), &json!("ai.generate"))
     );
     assert!(job.get("org_id").is_none(), "{job}");
     assert!(job["attempts"].is_u64(), "{job}");

@@ -1,6 +1,7 @@
 //! A stand-in for the customer's backend on 127.0.0.1: it records every request and answers
-//! from per-key scripts. The key is the request's `X-Test-Key` header or, in a job delivery
-//! (`{"id","type","org_id","attempt","payload":{…}}`), `payload.test_key`.
+//! from per-key scripts. The key is the request's `X-Test-Key` header, its `test_key` query
+//! parameter or, in a job delivery (`{"id","type","org_id","attempt","source","payload":{…}}`),
+//! `payload.test_key`. The suite runs two: the origin, and a separate webhook receiver.
 
 mod server;
 
@@ -118,6 +119,11 @@ impl Origin {
         let state = Arc::new(State::default());
         let task = tokio::spawn(server::serve(listener, state.clone()));
         Ok(Origin { addr, state, task })
+    }
+
+    /// `127.0.0.1:<port>` (an `OUTBOUND_ALLOW_HOSTS` entry, for a webhook receiver).
+    pub fn host_port(&self) -> String {
+        self.addr.to_string()
     }
 
     /// `http://127.0.0.1:<port>` (what `ORIGIN_URL` is set to).

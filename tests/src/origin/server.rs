@@ -42,7 +42,7 @@ async fn handle(
             (n.as_str().to_owned(), value)
         })
         .collect();
-    let key = test_key(&headers, &body);
+    let key = test_key(&headers, parts.uri.query(), &body);
     let answer = state.next_answer(key.as_deref());
     state
         .requests
@@ -61,9 +61,18 @@ async fn handle(
     Ok(respond(answer).await)
 }
 
-fn test_key(headers: &[(String, String)], body: &[u8]) -> Option<String> {
+fn test_key(headers: &[(String, String)], query: Option<&str>, body: &[u8]) -> Option<String> {
     if let Some((_, v)) = headers.iter().find(|(n, _)| n == "x-test-key") {
         return Some(v.clone());
+    }
+    // Proxied calls forward no custom headers: their key rides in the query.
+    let from_query = query.and_then(|q| {
+        q.split('&')
+            .find_map(|p| p.strip_prefix("test_key="))
+            .map(str::to_owned)
+    });
+    if from_query.is_some() {
+        return from_query;
     }
     let json: Value = serde_json::from_slice(body).ok()?;
     json.pointer("/payload/test_key")?

@@ -24,6 +24,13 @@ impl WorkerOptions {
         self
     }
 
+    /// Sends jobs and proxied calls to `url` (an origin the test runs itself, e.g. the demo
+    /// origin script).
+    pub fn origin_at(mut self, url: impl Into<String>) -> Self {
+        self.origin_url = Some(url.into());
+        self
+    }
+
     /// The `ORIGIN_URL` given with [`WorkerOptions::origin`], if any.
     pub fn origin_url(&self) -> Option<&str> {
         self.origin_url.as_deref()
@@ -32,6 +39,12 @@ impl WorkerOptions {
     /// Adds or overrides one env-file entry (a secret or a `[vars]` value).
     pub fn var(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.vars.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets an env-file entry unless one was given already.
+    pub fn var_default(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.vars.entry(key.into()).or_insert_with(|| value.into());
         self
     }
 
