@@ -100,6 +100,7 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::TestEcho => testing::echo(req).await,
         Route::TestJobCreate => testing::create_job(req, cx).await,
         Route::TestJobGet => testing::get_job(cx).await,
+        Route::TestJobRedeliver => testing::redeliver_job(cx).await,
         Route::TestBenchHash => testing::bench_hash(&req, cx),
         Route::TestBenchJwt => testing::bench_jwt(&req, cx),
         Route::TestTenantId => testing::tenant_id(cx),

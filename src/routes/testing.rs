@@ -79,6 +79,25 @@ pub async fn get_job(cx: &Ctx) -> ApiResult {
     }
 }
 
+/// `POST /__test/jobs/{id}/redeliver`: one more queue message for an existing job, whatever
+/// its state — the duplicate delivery a queue may make at any time — so the suite can show
+/// that the consumer's guard keeps it from reaching the origin again.
+pub async fn redeliver_job(cx: &Ctx) -> ApiResult {
+    let id = cx.param("id");
+    let db = cx.env.d1("DB").or_internal("D1 binding")?;
+    let Some(row) = jobs::repo::get(&db, id).await? else {
+        return Err(ApiError::not_found("No such job."));
+    };
+    let message = edge_core::jobs::JobMessage { job_id: row.id };
+    cx.env
+        .queue("JOBS")
+        .or_internal("JOBS binding")?
+        .send(&message)
+        .await
+        .or_internal("send duplicate")?;
+    http::json(202, &serde_json::json!({"sent": 1, "status": row.status}))
+}
+
 fn bench_n(req: &Request, cx: &Ctx) -> u32 {
     cx.query(req, "n")
         .and_then(|n| n.parse().ok())

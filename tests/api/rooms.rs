@@ -6,7 +6,7 @@
 
 mod access;
 mod demo;
-mod kit;
+pub(crate) mod kit;
 mod lifecycle;
 mod protocol;
 mod scale;

@@ -1,5 +1,6 @@
-//! Every successful write publishes to the realtime room `doc:{id}` (seen through the test
-//! route of the room's recent server-side events): `document.updated` on create, PATCH and
+//! Every successful write publishes to the realtime room `doc:{id}` (as frames on a real
+//! socket in the room, and in the room's recent server-side events, read through a test route
+//! for the writes nobody can watch live): `document.updated` on create, PATCH and
 //! restore, `document.deleted` on delete, with the document, the actor and a time; refused
 //! writes and idempotent replays publish nothing.
 
@@ -40,6 +41,10 @@ async fn writes_publish_to_the_documents_room(s: &Suite) {
     let events = wait_room_events(&s.api, org, id, 1).await;
     assert_event(&events[0], "document.updated", &created, &a.id);
 
+    // From here on a real socket in the document's room sees each write as a frame (the
+    // create above and the restore below happen while nobody can be in the room).
+    let room = format!("doc:{id}");
+    let (mut ws, _) = crate::rooms::kit::connect(&s.api, &a.access, org, &room).await;
     let patched = kit::patch_doc(
         &c,
         org,
@@ -47,11 +52,21 @@ async fn writes_publish_to_the_documents_room(s: &Suite) {
         &json!({"title": "Live 2", "status": "published"}),
     )
     .await;
+    let frame = ws
+        .next_of("document.updated", Duration::from_secs(10))
+        .await;
+    assert_event(&frame, "document.updated", &patched, &a.id);
+    assert_eq!(frame["document"]["version"], 2);
     let events = wait_room_events(&s.api, org, id, 2).await;
     assert_event(&events[1], "document.updated", &patched, &a.id);
-    assert_eq!(events[1]["document"]["version"], 2);
 
     c.delete(&doc(org, id)).await.expect_status(204);
+    let frame = ws
+        .next_of("document.deleted", Duration::from_secs(10))
+        .await;
+    assert_event(&frame, "document.deleted", &patched, &a.id);
+    // The room of a deleted document closes its sockets (4004).
+    assert_eq!(ws.closed_with(Duration::from_secs(10)).await, Some(4004));
     let events = wait_room_events(&s.api, org, id, 3).await;
     assert_event(&events[2], "document.deleted", &patched, &a.id);
 

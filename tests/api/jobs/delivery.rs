@@ -3,8 +3,8 @@
 //! retry limit; 100 jobs at once each delivered once per attempt; `job.updated` room events.
 
 use super::kit::{
-    assert_signed, create, file_payload, get_job, jobs_path, payload, room_events, signup,
-    upload_file, wait_final, Caller, JOB_DEADLINE, SETTLE,
+    assert_signed, create, file_payload, get_job, jobs_path, payload, signup, upload_file,
+    wait_final, Caller, JOB_DEADLINE, SETTLE,
 };
 use crate::support::{trial, Suite};
 use edge_tests::{random, Answer, WorkerOptions};
@@ -181,9 +181,13 @@ async fn a_slow_origin_is_retried(s: &Suite) {
 }
 
 async fn status_changes_are_published_to_the_jobs_room(s: &Suite) {
-    let owner = signup(&s.api).await;
+    let (owner, other) = tokio::join!(signup(&s.api), signup(&s.api));
     let by = owner.on(&s.api);
     let org = &owner.org_id;
+    // Real sockets in the `jobs` rooms of both organizations, joined before the job exists.
+    let (mut ws, _) = crate::rooms::kit::connect(&s.api, &owner.access, org, "jobs").await;
+    let (mut theirs, _) =
+        crate::rooms::kit::connect(&s.api, &other.access, &other.org_id, "jobs").await;
     let key = random::unique("jobs-events");
     s.origin.script(
         &key,
@@ -191,21 +195,15 @@ async fn status_changes_are_published_to_the_jobs_room(s: &Suite) {
     );
     let job = create(&by, org, "ai.generate", payload(s, "ai.generate", &key)).await;
     let id = job["id"].as_str().unwrap();
+    let mut events: Vec<Value> = Vec::new();
+    while !events.iter().any(|e| e["job"]["status"] == "succeeded") {
+        let frame = ws.next_of("job.updated", JOB_DEADLINE).await;
+        if frame["job"]["id"] == id {
+            events.push(frame);
+        }
+    }
     let done = wait_final(&by, org, id, JOB_DEADLINE).await;
     assert_eq!(done["status"], "succeeded", "{done}");
-    let what = format!("a job.updated event with status succeeded for {id}");
-    let events = edge_tests::eventually(&what, Duration::from_secs(10), || async {
-        let events: Vec<Value> = room_events(&s.api, org, "jobs")
-            .await
-            .into_iter()
-            .filter(|e| e["job"]["id"] == id)
-            .collect();
-        events
-            .iter()
-            .any(|e| e["job"]["status"] == "succeeded")
-            .then_some(events)
-    })
-    .await;
     for e in &events {
         assert_eq!(e["type"], "job.updated", "{e}");
         assert_eq!(e["job"]["type"], "ai.generate", "{e}");
@@ -230,13 +228,14 @@ async fn status_changes_are_published_to_the_jobs_room(s: &Suite) {
             .any(|e| e["job"]["attempts"] == 1 && e["job"]["status"] != "succeeded"),
         "no event for the failed first attempt: {events:?}"
     );
-    // Another org's room shows nothing of it.
-    let other = signup(&s.api).await;
-    let theirs = room_events(&s.api, &other.org_id, "jobs").await;
+    // Another org's socket in its own `jobs` room got nothing of it.
+    let seen = theirs.drain(Duration::from_millis(800)).await;
     assert!(
-        !Value::from(theirs.clone()).to_string().contains(id),
-        "{theirs:?}"
+        !Value::from(seen.clone()).to_string().contains(id),
+        "{seen:?}"
     );
+    ws.close().await;
+    theirs.close().await;
 }
 
 async fn a_hundred_jobs_at_once_each_delivered_once_per_attempt(s: &Suite) {

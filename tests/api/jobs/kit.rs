@@ -378,16 +378,3 @@ pub async fn webhook_secret(by: &Caller, org: &str) -> String {
         .unwrap_or_else(|| panic!("no secret: {b}"))
         .to_owned()
 }
-
-/// The server-side events of `org`'s room `room`, oldest first.
-pub async fn room_events(api: &Api, org: &str, room: &str) -> Vec<Value> {
-    let r = api
-        .get(&format!("/__test/rooms/{org}/{room}/events"))
-        .reply()
-        .await;
-    r.expect_status(200);
-    match r.json() {
-        Value::Array(items) => items,
-        other => panic!("room events are not an array: {other}"),
-    }
-}

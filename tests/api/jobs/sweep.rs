@@ -1,6 +1,7 @@
-//! Duplicate delivery does not run a job twice: the stuck-job sweep (`POST /__test/sweep`)
-//! called while jobs are queued and running re-sends nothing that would reach the origin a
-//! second time, and the rows stay consistent.
+//! Duplicate delivery does not run a job twice: extra queue messages for a job (sent while it
+//! runs, and after it succeeded) never reach the origin again; the stuck-job sweep
+//! (`POST /__test/sweep`) re-sends nothing for jobs that are seconds old, and does re-send a
+//! job whose lease ran out.
 
 use super::kit::{
     assert_signed, create, get_job, payload, signup, wait_final, JOB_DEADLINE, SETTLE,
@@ -13,21 +14,85 @@ use serde_json::json;
 
 pub fn trials() -> Vec<Trial> {
     vec![
+        trial!(duplicate_messages_never_reach_the_origin_twice),
         trial!(sweeping_right_after_create_delivers_once),
         trial!(sweeping_during_retries_keeps_one_request_per_attempt),
         trial!(a_running_job_whose_worker_died_is_resent_after_its_lease),
     ]
 }
 
+/// A sweep of the shared worker, whose jobs are all young and live: it must resend nothing.
 async fn sweep(s: &Suite) {
-    sweep_on(&s.api).await;
+    let sent = sweep_on(&s.api).await;
+    assert_eq!(sent, 0, "the sweep resent messages for young, live jobs");
 }
 
-async fn sweep_on(api: &edge_tests::Api) {
+/// Runs the sweep; how many messages it sent.
+async fn sweep_on(api: &edge_tests::Api) -> u64 {
     let r = api.post_json("/__test/sweep", &json!({})).reply().await;
     r.expect_status(200);
     let report = r.json();
-    assert!(report["messages_sent"].is_u64(), "sweep report: {report}");
+    report["messages_sent"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("sweep report: {report}"))
+}
+
+/// One more queue message for job `id`, as a queue's at-least-once delivery may send.
+async fn redeliver(api: &edge_tests::Api, id: &str) {
+    api.post_json(&format!("/__test/jobs/{id}/redeliver"), &json!({}))
+        .reply()
+        .await
+        .expect_status(202);
+}
+
+async fn duplicate_messages_never_reach_the_origin_twice(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let by = owner.on(&s.api);
+    let org = &owner.org_id;
+    let key = random::unique("jobs-dup");
+    // Attempt 1 fails slowly (duplicates arrive while it runs), attempt 2 succeeds.
+    s.origin.script(
+        &key,
+        vec![
+            Answer::slow(1500, Answer::Status(503)),
+            Answer::Json(200, json!({"ok": true})),
+        ],
+    );
+    let job = create(&by, org, "ai.generate", payload(s, "ai.generate", &key)).await;
+    let id = job["id"].as_str().unwrap().to_owned();
+    s.origin.wait_for(&key, 1, JOB_DEADLINE).await;
+    // While attempt 1 is at the origin: three duplicates.
+    join_all((0..3).map(|_| redeliver(&s.api, &id))).await;
+    let done = wait_final(&by, org, &id, JOB_DEADLINE).await;
+    assert_eq!(done["status"], "succeeded", "{done}");
+    assert_eq!(done["attempts"], 2, "{done}");
+    // After it succeeded: two more.
+    join_all((0..2).map(|_| redeliver(&s.api, &id))).await;
+    tokio::time::sleep(SETTLE * 2).await;
+    let attempts: Vec<String> = s
+        .origin
+        .requests_for(&key)
+        .iter()
+        .map(|d| d.header("x-attempt").unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(
+        attempts,
+        ["1", "2"],
+        "one origin request per counted attempt"
+    );
+    let row = get_job(&by, org, &id).await;
+    assert_eq!(
+        (row["status"].as_str(), row["attempts"].as_u64()),
+        (Some("succeeded"), Some(2)),
+        "{row}"
+    );
+    // The consumer logged each duplicate as not delivered.
+    let lines = s.worker.log_records();
+    let deliveries = lines
+        .iter()
+        .filter(|l| l["msg"] == "job_delivery" && l["job_id"] == id.as_str())
+        .count();
+    assert_eq!(deliveries, 2, "deliveries logged for {id}");
 }
 
 async fn sweeping_right_after_create_delivers_once(s: &Suite) {
@@ -157,21 +222,28 @@ async fn a_running_job_whose_worker_died_is_resent_after_its_lease(s: &Suite) {
     assert_eq!(row["status"], "running", "after the restart: {row}");
     assert_eq!(row["attempts"], 1, "{row}");
     // Once the lease runs out, the sweep hands the job back to the queue.
+    let resent = std::sync::atomic::AtomicU64::new(0);
     edge_tests::eventually(
         "the second attempt after the lease ran out",
         std::time::Duration::from_secs(75),
         || async {
-            sweep_on(&api).await;
+            let sent = sweep_on(&api).await;
+            resent.fetch_add(sent, std::sync::atomic::Ordering::SeqCst);
             tokio::time::sleep(std::time::Duration::from_secs(2)).await;
             (s.origin.requests_for(&key).len() >= 2).then_some(())
         },
     )
     .await;
+    let resent = resent.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        resent > 0,
+        "the second attempt came without the sweep resending it"
+    );
     let done = wait_final(&by, &org, &id, JOB_DEADLINE).await;
     assert_eq!(done["status"], "succeeded", "{done}");
     assert_eq!(done["attempts"], 2, "{done}");
     assert_eq!(done["result"], json!({"second": true}), "{done}");
-    sweep_on(&api).await;
+    assert_eq!(sweep_on(&api).await, 0, "a finished job was resent");
     tokio::time::sleep(SETTLE).await;
     let attempts: Vec<String> = s
         .origin
