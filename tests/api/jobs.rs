@@ -6,6 +6,7 @@ mod api;
 mod delivery;
 mod kit;
 mod proxy;
+mod retries;
 mod spoof;
 mod sweep;
 mod trust;
@@ -22,6 +23,7 @@ pub fn trials() -> Vec<Trial> {
         webhook::trials(),
         webhook_secret::trials(),
         proxy::trials(),
+        retries::trials(),
         spoof::trials(),
         trust::trials(),
     ]

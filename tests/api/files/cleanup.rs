@@ -1,5 +1,5 @@
-//! Abandoned uploads are cleaned up by the sweep (cron, every minute; here called through the
-//! test route): an expired signed-upload reservation and a multipart upload left open past
+//! Abandoned uploads are cleaned up by the sweep (cron, every minute; here run by the real
+//! scheduled handler through wrangler's `--test-scheduled` trigger): an expired signed-upload reservation and a multipart upload left open past
 //! its time are removed, their storage given back, and their URLs and ids stop working. A
 //! private worker makes both expire after 2 seconds.
 
@@ -59,9 +59,14 @@ async fn the_sweep_removes_abandoned_uploads(s: &Suite) {
     c.get(&mp).await.expect_status(200);
 
     tokio::time::sleep(Duration::from_millis(3_500)).await;
-    let r = api.request(Method::POST, "/__test/sweep").reply().await;
-    r.expect_status(200);
-    assert!(r.json()["files_removed"].as_u64().is_some(), "{}", r.text());
+    // The Cron Trigger's own entry point (`scheduled`), not the test route.
+    let r = api.get("/__scheduled?cron=*+*+*+*+*").reply().await;
+    assert_eq!(r.status, 200, "scheduled trigger: {}", r.text());
+    edge_tests::eventually("the cron sweep", Duration::from_secs(20), || async {
+        let st = kit::stored(&api, org).await;
+        (st["objects"] == json!([]) && st["rows"] == json!([])).then_some(())
+    })
+    .await;
     kit::assert_nothing_stored(&api, &c, org, "the sweep").await;
     c.get(&mp).await.expect_problem(404, "not_found");
     edge_tests::reqwest::Client::new()

@@ -72,6 +72,8 @@ impl Worker {
             .arg("--env-file")
             .arg(&self.env_file)
             .arg("--show-interactive-dev-session=false")
+            // `GET /__scheduled?cron=…` runs the cron handler, as the Cron Trigger would.
+            .arg("--test-scheduled")
             // `info` would hide the worker's own console.log lines (the structured logs).
             .args(["--log-level", "log"])
             .env("EDGE_SKIP_BUILD", "1")
