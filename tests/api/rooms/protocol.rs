@@ -11,6 +11,7 @@ use std::time::Duration;
 pub fn trials() -> Vec<Trial> {
     vec![
         trial!(messages_arrive_in_order_with_consecutive_seq_and_late_joiners_get_history),
+        trial!(history_keeps_the_last_50_messages),
         trial!(presence_counts_users_once_and_sees_clean_and_abrupt_leaves),
         trial!(bad_frames_get_error_frames_and_the_room_keeps_working),
         trial!(viewers_receive_but_cannot_send),
@@ -81,6 +82,40 @@ async fn messages_arrive_in_order_with_consecutive_seq_and_late_joiners_get_hist
     let history = wc["history"].as_array().cloned().unwrap_or_default();
     assert_eq!(history, seen_a, "history = the messages so far");
     assert_eq!(user_ids(&wc["members"]).len(), 3);
+}
+
+async fn history_keeps_the_last_50_messages(s: &Suite) {
+    let owner = signup(&s.api).await;
+    let org = owner.org_id.clone();
+    let room = room_name();
+    let (mut a, _) = connect(&s.api, &owner.access, &org, &room).await;
+    for n in 1..=55 {
+        say(&mut a, json!({"n": n})).await;
+    }
+    // All 55 were posted (seq 55 came back) before the late joiner arrives.
+    loop {
+        let m = a.next_of("message", EVENT).await;
+        if m["data"]["n"] == 55 {
+            assert_eq!(m["seq"], 55, "{m}");
+            break;
+        }
+    }
+    let (_late, w) = connect(&s.api, &owner.access, &org, &room).await;
+    let history = w["history"].as_array().cloned().unwrap_or_default();
+    let ns: Vec<i64> = history
+        .iter()
+        .map(|m| m["data"]["n"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(
+        ns,
+        (6..=55).collect::<Vec<_>>(),
+        "the last 50, oldest first"
+    );
+    let seqs: Vec<i64> = history
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap_or(-1))
+        .collect();
+    assert_eq!(seqs, (6..=55).collect::<Vec<_>>());
 }
 
 async fn presence_counts_users_once_and_sees_clean_and_abrupt_leaves(s: &Suite) {
