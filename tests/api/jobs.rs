@@ -8,6 +8,7 @@ mod kit;
 mod proxy;
 mod retries;
 mod spoof;
+mod ssrf;
 mod sweep;
 mod trust;
 mod webhook;
@@ -24,6 +25,7 @@ pub fn trials() -> Vec<Trial> {
         webhook_secret::trials(),
         proxy::trials(),
         retries::trials(),
+        ssrf::trials(),
         spoof::trials(),
         trust::trials(),
     ]

@@ -279,7 +279,7 @@ async fn without_a_body_member_the_whole_payload_is_delivered(s: &Suite) {
 
 /// A webhook to the receiver's `/hook/{key}` whose answers are `answers`; returns the final
 /// job.
-async fn webhook_redirected(s: &Suite, key: &str, answers: Vec<Answer>) -> Value {
+pub(super) async fn webhook_redirected(s: &Suite, key: &str, answers: Vec<Answer>) -> Value {
     let owner = signup(&s.api).await;
     let by = owner.on(&s.api);
     let org = &owner.org_id;
@@ -298,7 +298,7 @@ async fn webhook_redirected(s: &Suite, key: &str, answers: Vec<Answer>) -> Value
     done
 }
 
-fn assert_blocked(done: &Value) {
+pub(super) fn assert_blocked(done: &Value) {
     assert_eq!(done["status"], "failed", "{done}");
     assert_eq!(done["attempts"], 1, "{done}");
     let error = done["error"].as_str().unwrap_or_default();
