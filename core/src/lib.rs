@@ -25,6 +25,7 @@ pub mod router;
 pub mod sealed;
 pub mod signature;
 pub mod sql;
+pub mod stripe_order;
 pub mod tokens;
 pub mod validate;
 
