@@ -16,6 +16,7 @@ mod invitations;
 mod jwt;
 pub(crate) mod kit;
 mod mass_assignment;
+mod one_time;
 mod roles;
 mod tenancy;
 mod tokens;
@@ -34,6 +35,7 @@ pub fn trials() -> Vec<Trial> {
         mass_assignment::trials(),
         input::trials(),
         audit::trials(),
+        one_time::trials(),
     ]
     .into_iter()
     .flatten()

@@ -7,6 +7,7 @@ mod billing;
 mod fields;
 mod fixtures;
 mod isolation;
+mod ordering;
 mod plans;
 mod quotas;
 mod requests;
@@ -26,6 +27,7 @@ pub fn trials() -> Vec<Trial> {
         quotas::trials(),
         webhooks::trials(),
         billing::trials(),
+        ordering::trials(),
         restart::trials(),
     ]
     .into_iter()
