@@ -17,6 +17,7 @@ mod jwt;
 pub(crate) mod kit;
 mod mass_assignment;
 mod one_time;
+mod races;
 mod roles;
 mod tenancy;
 mod tokens;
@@ -36,6 +37,7 @@ pub fn trials() -> Vec<Trial> {
         input::trials(),
         audit::trials(),
         one_time::trials(),
+        races::trials(),
     ]
     .into_iter()
     .flatten()

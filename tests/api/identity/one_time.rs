@@ -105,7 +105,11 @@ async fn concurrent_confirms_with_one_request_id_apply_once(s: &Suite) {
             r2.status,
             String::from_utf8_lossy(&r2.body)
         );
-        let (won, lost, loser) = if r1.status == 204 { (&p1, &p2, &r2) } else { (&p2, &p1, &r1) };
+        let (won, lost, loser) = if r1.status == 204 {
+            (&p1, &p2, &r2)
+        } else {
+            (&p2, &p1, &r1)
+        };
         loser
             .clone()
             .expect_problem(400, "validation_failed")

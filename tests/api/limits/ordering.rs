@@ -75,7 +75,10 @@ async fn a_newer_update_after_a_deletion_changes_nothing(s: &Suite) {
     stripe.deliver(&deleted, true).await;
     // Documented: a deleted subscription is final; even a newer event about it is not applied.
     let newer = at(
-        event("customer.subscription.updated", updated["data"]["object"].clone()),
+        event(
+            "customer.subscription.updated",
+            updated["data"]["object"].clone(),
+        ),
         now,
     );
     stripe.deliver(&newer, false).await;
