@@ -31,11 +31,12 @@ async fn an_admin_never_demotes_or_removes_a_fresh_owner(s: &Suite) {
         let m = join(s, &by_owner, &org, "member").await;
         let path = format!("/v1/orgs/{org}/members/{}", m.id);
         let remove = round % 2 == 1;
-        let promote = by_owner.patch(&path, &json!({"role": "owner"}));
+        let (to_owner, to_viewer) = (json!({"role": "owner"}), json!({"role": "viewer"}));
+        let promote = by_owner.patch(&path, &to_owner);
         let (a, o) = if remove {
             tokio::join!(by_admin.delete(&path), promote)
         } else {
-            tokio::join!(by_admin.patch(&path, &json!({"role": "viewer"})), promote)
+            tokio::join!(by_admin.patch(&path, &to_viewer), promote)
         };
         for r in [&a, &o] {
             assert!(
@@ -71,10 +72,11 @@ async fn owners_demoting_each_other_keep_an_owner(s: &Suite) {
         let second = join(s, &by_first, &org, "owner").await;
         let by_second: Caller = second.on(&s.api);
         let body = json!({"role": "admin"});
-        let (a, b) = tokio::join!(
-            by_first.patch(&format!("/v1/orgs/{org}/members/{}", second.id), &body),
-            by_second.patch(&format!("/v1/orgs/{org}/members/{}", first.id), &body)
+        let (p1, p2) = (
+            format!("/v1/orgs/{org}/members/{}", second.id),
+            format!("/v1/orgs/{org}/members/{}", first.id),
         );
+        let (a, b) = tokio::join!(by_first.patch(&p1, &body), by_second.patch(&p2, &body));
         assert!(
             !(ok(a.status) && ok(b.status)),
             "round {round}: both applied"
