@@ -2,6 +2,11 @@
 //! credential, key), the stored first response replayed with `Idempotent-Replayed: true`.
 //! The rules are `edge_core::idempotency`; the record lives in D1, and taking a key is one
 //! `INSERT … ON CONFLICT DO NOTHING`, so of concurrent requests with one key exactly one runs.
+//! The record names its owner, a value generated for the request that took it
+//! (`platform::claim`): storing the response or releasing the key is conditional on it, and a
+//! record whose lock expired is taken over by one conditional `UPDATE` (on the owner and
+//! creation time that were judged stale). An owner whose record was taken over writes nothing
+//! (its client still gets its response; a retry gets the new owner's).
 
 use crate::auth::{Credential, OrgAccess};
 use crate::db;
@@ -28,6 +33,7 @@ struct Row {
     response_body: Option<String>,
     created_at: i64,
     expires_at: i64,
+    owner: Option<String>,
 }
 
 /// Runs `handler` under the request's `Idempotency-Key`, if it has one.
@@ -59,18 +65,20 @@ where
     let fingerprint = idempotency::fingerprint(req.method().as_ref(), &req.path(), body);
     let db = db::database(&cx.env)?;
 
+    let owner = platform::claim();
     let mut taken = false;
     for _ in 0..3 {
         let now = platform::now().timestamp();
         let inserted = db::run(sql!(
             db,
-            "INSERT INTO idempotency_keys (scope, key, fingerprint, done, created_at, expires_at) \
-             VALUES (?1, ?2, ?3, 0, ?4, ?5) ON CONFLICT (scope, key) DO NOTHING",
+            "INSERT INTO idempotency_keys (scope, key, fingerprint, done, created_at, expires_at, owner) \
+             VALUES (?1, ?2, ?3, 0, ?4, ?5, ?6) ON CONFLICT (scope, key) DO NOTHING",
             &scope,
             &key,
             &fingerprint,
             now,
-            now + idempotency::TTL_SECONDS
+            now + idempotency::TTL_SECONDS,
+            &owner
         ))
         .await?;
         if inserted == 1 {
@@ -79,7 +87,7 @@ where
         }
         let Some(row) = db::first::<Row>(sql!(
             db,
-            "SELECT fingerprint, done, response_status, response_headers, response_body, created_at, expires_at \
+            "SELECT fingerprint, done, response_status, response_headers, response_body, created_at, expires_at, owner \
              FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
             &scope,
             &key
@@ -108,14 +116,27 @@ where
                 .with_header("Retry-After", "1"))
             }
             Verdict::Stale => {
-                db::run(sql!(
+                // Taken over only as judged: same owner, same creation, same state.
+                let took = db::run(sql!(
                     db,
-                    "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND created_at = ?3",
+                    "UPDATE idempotency_keys SET fingerprint = ?3, done = 0, response_status = NULL, \
+                     response_headers = NULL, response_body = NULL, created_at = ?4, expires_at = ?5, owner = ?6 \
+                     WHERE scope = ?1 AND key = ?2 AND created_at = ?7 AND done = ?8 AND owner IS ?9",
                     &scope,
                     &key,
-                    row.created_at
+                    &fingerprint,
+                    now,
+                    now + idempotency::TTL_SECONDS,
+                    &owner,
+                    row.created_at,
+                    row.done,
+                    row.owner.clone()
                 ))
                 .await?;
+                if took == 1 {
+                    taken = true;
+                    break;
+                }
             }
         }
     }
@@ -148,15 +169,14 @@ where
             (err.status, headers, body, Err(err))
         }
     };
-    store(&db, &scope, &key, status, &headers, &body).await;
+    store(&db, (&scope, &key, &owner), status, &headers, &body).await;
     result
 }
 
 /// Records the outcome: kept for replay, or released so a retry runs again.
 async fn store(
     db: &D1Database,
-    scope: &str,
-    key: &str,
+    (scope, key, owner): (&str, &str, &str),
     status: u16,
     headers: &Headers,
     body: &[u8],
@@ -175,25 +195,34 @@ async fn store(
         db::run(sql!(
             db,
             "UPDATE idempotency_keys SET done = 1, response_status = ?3, response_headers = ?4, response_body = ?5 \
-             WHERE scope = ?1 AND key = ?2",
+             WHERE scope = ?1 AND key = ?2 AND owner = ?6 AND done = 0",
             scope,
             key,
             u32::from(status),
             Value::Object(kept).to_string(),
-            String::from_utf8_lossy(body).into_owned()
+            String::from_utf8_lossy(body).into_owned(),
+            owner
         ))
         .await
     } else {
         db::run(sql!(
             db,
-            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2",
+            "DELETE FROM idempotency_keys WHERE scope = ?1 AND key = ?2 AND owner = ?3 AND done = 0",
             scope,
-            key
+            key,
+            owner
         ))
         .await
     };
-    if let Err(e) = outcome {
-        let _ = http::internal("store idempotency record", e);
+    match outcome {
+        Ok(1) => {}
+        // Our lock expired and another request took the record over: it is theirs now.
+        Ok(_) => {
+            worker::console_warn!("idempotency record taken over; this response is not stored")
+        }
+        Err(e) => {
+            let _ = http::internal("store idempotency record", e);
+        }
     }
 }
 

@@ -36,3 +36,10 @@ pub fn unit_random() -> f64 {
 pub fn new_id(kind: edge_core::ids::IdKind) -> String {
     edge_core::ids::new_id(kind, random())
 }
+
+/// A fresh value only this request knows, for single-use guards and "claimed by" columns
+/// (a compare-and-set must never key on the client-chosen `X-Request-Id`: two concurrent
+/// requests can carry the same one).
+pub fn claim() -> String {
+    edge_core::encoding::hex(&random::<16>())
+}

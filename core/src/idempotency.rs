@@ -62,6 +62,13 @@ pub fn judge(existing: &Record, fingerprint: &str, now: i64) -> Verdict {
     }
 }
 
+/// Whether the request holding `owner` may still write a record (store its response or
+/// release it): only while the record is in flight and still names it. A record whose lock
+/// expired and was taken over names its new owner, so the old one writes nothing.
+pub fn may_write(record_owner: Option<&str>, done: bool, owner: &str) -> bool {
+    !done && record_owner == Some(owner)
+}
+
 /// Whether a response is kept for replay. Server errors and limit refusals are not: they say
 /// nothing final about the request, so a retry with the same key should run it again.
 pub fn keep(status: u16) -> bool {
@@ -112,6 +119,23 @@ mod tests {
         );
         assert_eq!(
             judge(&rec(true, "f"), "g", 1000 + TTL_SECONDS),
+            Verdict::Stale
+        );
+    }
+
+    #[test]
+    fn only_the_owner_writes_and_a_takeover_needs_a_stale_record() {
+        assert!(may_write(Some("a"), false, "a"));
+        assert!(!may_write(Some("b"), false, "a"), "taken over by b");
+        assert!(!may_write(Some("a"), true, "a"), "already stored");
+        assert!(!may_write(None, false, "a"), "a record of before owners");
+        // A live in-flight record is not taken over; one past the lock is.
+        assert_eq!(
+            judge(&rec(false, "f"), "f", 1000 + LOCK_SECONDS - 1),
+            Verdict::InFlight
+        );
+        assert_eq!(
+            judge(&rec(false, "f"), "f", 1000 + LOCK_SECONDS),
             Verdict::Stale
         );
     }

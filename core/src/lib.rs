@@ -26,6 +26,7 @@ pub mod router;
 pub mod sealed;
 pub mod signature;
 pub mod sql;
+pub mod stripe_order;
 pub mod tenancy;
 pub mod tokens;
 pub mod validate;

@@ -6,7 +6,7 @@ use super::identity::{user_orgs, UserRow};
 use crate::audit::{self, Actor, Event};
 use crate::auth::{self, sessions};
 use crate::body::read_json;
-use crate::db::{self, V};
+use crate::db;
 use crate::http::{self, ApiResult};
 use crate::pipeline::Ctx;
 use crate::sql;
@@ -347,7 +347,7 @@ struct TokenBody {
     token: String,
 }
 
-fn invalid_token(what: &str) -> ApiError {
+pub(super) fn invalid_token(what: &str) -> ApiError {
     ApiError::validation_failed(format!(
         "The {what} token is invalid, expired or already used."
     ))
@@ -446,97 +446,4 @@ async fn start_reset(
     let payload = json!({"template": "password_reset", "to": user.email, "name": user.name, "user_id": user.id, "token": token});
     jobs::send_email(&env, None, payload).await;
     Ok(())
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResetConfirmBody {
-    token: String,
-    new_password: String,
-}
-
-#[derive(Deserialize)]
-struct ResetRow {
-    user_id: String,
-    used_at: Option<String>,
-    expires_at: i64,
-}
-
-pub async fn password_reset_confirm(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: ResetConfirmBody = read_json(&mut req).await?;
-    if let Err(m) = password::check_policy(&body.new_password) {
-        return Err(
-            ApiError::validation_failed("The new password does not meet the policy.")
-                .with_errors(vec![FieldError::new("new_password", m)]),
-        );
-    }
-    if !tokens::is_secret(SecretKind::PasswordReset, &body.token) {
-        return Err(invalid_token("password reset"));
-    }
-    let db = db::database(&cx.env)?;
-    let hash = tokens::secret_hash(&body.token);
-    let now = platform::now();
-    let row: Option<ResetRow> = db::first(sql!(
-        db,
-        "SELECT user_id, used_at, expires_at FROM password_resets WHERE hash = ?1",
-        &hash
-    ))
-    .await?;
-    let row = row
-        .filter(|r| r.used_at.is_none() && r.expires_at >= now.timestamp())
-        .ok_or_else(|| invalid_token("password reset"))?;
-    let new_hash = password::hash(&body.new_password, platform::random())
-        .map_err(|e| http::internal("hash password", e))?;
-    let stamp = platform::rfc3339(now);
-    let used = "SELECT 1 FROM password_resets WHERE hash = ?1 AND used_by = ?2";
-    let used_args = || vec![V::from(&hash), V::from(&cx.request_id)];
-    let orgs = user_orgs(&db, &row.user_id).await?;
-    let events: Vec<Event> = orgs
-        .iter()
-        .map(|o| {
-            Event::new(&o.id, "auth.password_reset", Actor::user(&row.user_id))
-                .target("user", &row.user_id)
-                .details(json!({"effect": "all sessions revoked"}))
-                .only_if(used, used_args())
-        })
-        .collect();
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
-        Ok(vec![
-            sql!(
-                db,
-                "UPDATE password_resets SET used_at = ?2, used_by = ?3 WHERE hash = ?1 AND used_at IS NULL",
-                &hash,
-                &stamp,
-                &cx.request_id
-            )?,
-            sql!(
-                db,
-                "UPDATE users SET password_hash = ?2, updated_at = ?3 WHERE id = ?1 AND EXISTS \
-                 (SELECT 1 FROM password_resets WHERE hash = ?4 AND used_by = ?5)",
-                &row.user_id,
-                &new_hash,
-                &stamp,
-                &hash,
-                &cx.request_id
-            )?,
-            sessions::revoke_all_stmt(&db, &row.user_id, "password_reset", Some((used, used_args())))?,
-        ])
-    })
-    .await
-    .map_err(audit::WriteError::into_api)?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(invalid_token("password reset"));
-    }
-    // Every session was revoked: so are all the user's realtime sockets.
-    for o in &orgs {
-        realtime::close_sockets(
-            &cx.env,
-            &o.id,
-            realtime::Whose::User(&row.user_id),
-            rooms::CLOSE_SESSION_REVOKED,
-            "session revoked",
-        )
-        .await;
-    }
-    Ok(http::empty(204))
 }

@@ -2,6 +2,7 @@
 //! per event id even when delivered twice at once), the organization's subscription, and its
 //! usage against the plan's quotas.
 
+use super::billing_order::Claim;
 use crate::audit::{self, Actor, Event};
 use crate::auth;
 use crate::body::read_limited;
@@ -15,6 +16,7 @@ use edge_core::json::MAX_JSON_BODY;
 use edge_core::limits::{self, Plan};
 use edge_core::policy::Action;
 use edge_core::signature::{self, SignatureError};
+use edge_core::stripe_order;
 use edge_core::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -37,6 +39,7 @@ struct StripeEvent {
     id: String,
     #[serde(rename = "type")]
     kind: String,
+    created: i64,
     data: StripeData,
 }
 
@@ -82,17 +85,31 @@ pub async fn stripe_webhook(mut req: Request, cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     let change = interpret(cx, &db, &event).await?;
     let stamp = platform::rfc3339(platform::now());
-    let applied = "SELECT 1 FROM stripe_events WHERE id = ?1 AND request_id = ?2";
-    let guard = || vec![V::from(&event.id), V::from(&cx.request_id)];
+    let order = Claim {
+        event_id: &event.id,
+        claim: platform::claim(),
+        subscription: stripe_order::subscription_id(&event.kind, &event.data.object).map(|sub| {
+            (
+                sub,
+                event.created,
+                event.kind == "customer.subscription.deleted",
+            )
+        }),
+    };
+    let (applied, guard) = order.applied();
     let events: Vec<Event> = change
         .iter()
         .filter(|c| c.plan.is_some() || c.status.is_some())
         .map(|c| {
             Event::new(&c.org_id, "billing.subscription_changed", Actor { kind: "system", id: Some("stripe".into()) })
                 .details(json!({"event_id": event.id, "event_type": event.kind, "plan": c.plan.map(Plan::as_str), "status": c.status}))
-                .only_if(applied, guard())
+                .only_if(applied, guard.iter().map(|v| V(v.0.clone())).collect())
         })
         .collect();
+    let bound = |n: usize| -> (String, Vec<wasm_bindgen::JsValue>) {
+        let args = guard.iter().map(|v| v.0.clone()).collect();
+        (edge_core::sql::shift_params(applied, n), args)
+    };
     let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
         let mut stmts = vec![sql!(
             db,
@@ -101,41 +118,46 @@ pub async fn stripe_webhook(mut req: Request, cx: &Ctx) -> ApiResult {
             &event.id,
             &event.kind,
             &stamp,
-            &cx.request_id
+            &order.claim
         )?];
         if let Some(c) = &change {
-            stmts.push(sql!(
-                db,
-                "INSERT INTO subscriptions (org_id, customer_id, subscription_id, price_id, status, current_period_end, updated_at) \
-                 SELECT ?1, ?2, ?3, ?4, COALESCE(?5, 'active'), ?6, ?7 \
-                 WHERE EXISTS (SELECT 1 FROM stripe_events WHERE id = ?8 AND request_id = ?9) \
-                 ON CONFLICT (org_id) DO UPDATE SET \
-                   customer_id = COALESCE(excluded.customer_id, customer_id), \
-                   subscription_id = COALESCE(excluded.subscription_id, subscription_id), \
-                   price_id = COALESCE(excluded.price_id, price_id), \
-                   status = COALESCE(?5, status), \
-                   current_period_end = COALESCE(excluded.current_period_end, current_period_end), \
-                   updated_at = excluded.updated_at",
-                &c.org_id,
-                c.customer_id.clone(),
-                c.subscription_id.clone(),
-                c.price_id.clone(),
-                c.status.clone(),
-                c.current_period_end.clone(),
-                &stamp,
-                &event.id,
-                &cx.request_id
+            if let Some(record) = order.record(&db, &c.org_id, c.status.as_deref()) {
+                stmts.push(record?);
+            }
+            let (cond, extra) = bound(7);
+            let mut args: Vec<wasm_bindgen::JsValue> = vec![
+                V::from(&c.org_id).0,
+                V::from(c.customer_id.clone()).0,
+                V::from(c.subscription_id.clone()).0,
+                V::from(c.price_id.clone()).0,
+                V::from(c.status.clone()).0,
+                V::from(c.current_period_end.clone()).0,
+                V::from(&stamp).0,
+            ];
+            args.extend(extra);
+            stmts.push(db::prepare(
+                &db,
+                &format!(
+                    "INSERT INTO subscriptions (org_id, customer_id, subscription_id, price_id, status, current_period_end, updated_at) \
+                     SELECT ?1, ?2, ?3, ?4, COALESCE(?5, 'active'), ?6, ?7 WHERE EXISTS ({cond}) \
+                     ON CONFLICT (org_id) DO UPDATE SET \
+                       customer_id = COALESCE(excluded.customer_id, customer_id), \
+                       subscription_id = COALESCE(excluded.subscription_id, subscription_id), \
+                       price_id = COALESCE(excluded.price_id, price_id), \
+                       status = COALESCE(?5, status), \
+                       current_period_end = COALESCE(excluded.current_period_end, current_period_end), \
+                       updated_at = excluded.updated_at"
+                ),
+                args,
             )?);
             if let Some(plan) = c.plan {
-                stmts.push(sql!(
-                    db,
-                    "UPDATE organizations SET plan = ?2, updated_at = ?3 WHERE id = ?1 \
-                     AND EXISTS (SELECT 1 FROM stripe_events WHERE id = ?4 AND request_id = ?5)",
-                    &c.org_id,
-                    plan.as_str(),
-                    &stamp,
-                    &event.id,
-                    &cx.request_id
+                let (cond, extra) = bound(3);
+                let mut args = vec![V::from(&c.org_id).0, V::from(plan.as_str()).0, V::from(&stamp).0];
+                args.extend(extra);
+                stmts.push(db::prepare(
+                    &db,
+                    &format!("UPDATE organizations SET plan = ?2, updated_at = ?3 WHERE id = ?1 AND EXISTS ({cond})"),
+                    args,
                 )?);
             }
         }
@@ -143,10 +165,14 @@ pub async fn stripe_webhook(mut req: Request, cx: &Ctx) -> ApiResult {
     })
     .await
     .map_err(audit::WriteError::into_api)?;
+    // An event older than what was applied for its subscription is recorded, not applied.
+    let superseded = change.is_some()
+        && order.subscription.is_some()
+        && results.get(1).map(db::changes) != Some(1);
     let duplicate = results.first().map(db::changes) == Some(0);
     http::json(
         200,
-        &json!({"received": true, "duplicate": duplicate, "applied": !duplicate && change.is_some()}),
+        &json!({"received": true, "duplicate": duplicate, "applied": !duplicate && change.is_some() && !superseded}),
     )
 }
 

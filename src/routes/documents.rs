@@ -232,7 +232,7 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
                 &doc.status,
                 &doc.owner_id,
                 &doc.created_at,
-                &cx.request_id
+                platform::claim()
             )?,
             sql!(
                 db,
@@ -317,9 +317,10 @@ pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
     let expected = if_match.as_ref().map(|_| doc.version);
     let author = actor_id(&access);
     let now = platform::rfc3339(platform::now());
-    // One batch: the update bumps the version (only from the expected one, under If-Match),
-    // and the version row copies exactly the state this request produced. D1 runs batches one
-    // at a time, so concurrent PATCHes get dense, unique versions and none is lost.
+    let claim = platform::claim(); // ties the version row to this very update
+                                   // One batch: the update bumps the version (only from the expected one, under If-Match),
+                                   // and the version row copies exactly the state this request produced. D1 runs batches one
+                                   // at a time, so concurrent PATCHes get dense, unique versions and none is lost.
     let results = db::batch(
         &db,
         vec![
@@ -335,7 +336,7 @@ pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
                 body.content.as_deref(),
                 body.status.as_deref(),
                 &now,
-                &cx.request_id,
+                &claim,
                 expected
             )?,
             sql!(
@@ -344,7 +345,7 @@ pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
                  SELECT id, version, title, content, status, ?3, updated_at FROM documents \
                  WHERE id = ?1 AND last_request_id = ?2",
                 &doc.id,
-                &cx.request_id,
+                &claim,
                 &author
             )?,
         ],

@@ -4,6 +4,7 @@ mod api_keys;
 mod audit_log;
 mod auth;
 mod billing;
+mod billing_order;
 mod documents;
 pub mod files;
 mod health;
@@ -11,7 +12,9 @@ mod identity;
 mod invitations;
 mod jobs;
 mod me;
+mod member_writes;
 mod orgs;
+mod password_reset;
 mod proxy;
 mod rooms;
 mod testing;
@@ -34,7 +37,7 @@ pub async fn dispatch(route: Route, req: Request, cx: &Ctx) -> ApiResult {
         Route::Logout => auth::logout(req, cx).await,
         Route::VerifyEmail => auth::verify_email(req, cx).await,
         Route::PasswordReset => auth::password_reset(req, cx).await,
-        Route::PasswordResetConfirm => auth::password_reset_confirm(req, cx).await,
+        Route::PasswordResetConfirm => password_reset::confirm(req, cx).await,
         Route::MeGet => me::get(req, cx).await,
         Route::MePatch => me::patch(req, cx).await,
         Route::OrgsList => orgs::list(req, cx).await,

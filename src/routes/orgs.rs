@@ -3,10 +3,11 @@
 //! organization always keeps at least one owner.
 
 use super::identity::{OrgBrief, Page};
+use super::member_writes;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{self, OrgAccess};
 use crate::body::read_json;
-use crate::db::{self, V};
+use crate::db;
 use crate::http::{self, ApiResult};
 use crate::pipeline::Ctx;
 use crate::platform;
@@ -249,10 +250,6 @@ fn last_owner() -> ApiError {
     )
 }
 
-/// The condition that keeps an owner: the member is not an owner, or another owner remains.
-const KEEPS_AN_OWNER: &str = "(role != 'owner' OR (SELECT COUNT(*) FROM memberships \
-     WHERE org_id = ?1 AND role = 'owner') > 1)";
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RoleBody {
@@ -275,34 +272,27 @@ pub async fn member_patch(mut req: Request, cx: &Ctx) -> ApiResult {
     access.require(Action::MemberChangeRole { from, to, is_self })?;
     if from != to {
         let db = db::database(&cx.env)?;
-        let applied = "SELECT 1 FROM memberships WHERE org_id = ?1 AND user_id = ?2 AND role = ?3";
         let events = [
             Event::new(&access.org_id, "member.role_changed", access.actor())
                 .target("user", &target.user_id)
                 .details(json!({"from": from.as_str(), "to": to.as_str()}))
-                .only_if(
-                    applied,
-                    vec![
-                        V::from(&access.org_id),
-                        V::from(&target.user_id),
-                        V::from(to.as_str()),
-                    ],
-                ),
+                .only_if(member_writes::CHANGED_ONE, vec![]),
         ];
         let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
-            let keep = if to == Role::Owner { "1" } else { KEEPS_AN_OWNER };
-            Ok(vec![sql!(
-                db,
-                &format!("UPDATE memberships SET role = ?3 WHERE org_id = ?1 AND user_id = ?2 AND {keep}"),
-                &access.org_id,
+            Ok(vec![member_writes::change_role(
+                &db,
+                &access,
                 &target.user_id,
-                to.as_str()
+                from,
+                to,
             )?])
         })
         .await
         .map_err(audit::WriteError::into_api)?;
         if results.first().map(db::changes) != Some(1) {
-            return Err(last_owner());
+            return Err(
+                member_writes::refusal(&db, &access, &target.user_id, from, last_owner()).await,
+            );
         }
         // Open sockets carry the old rights (a demoted member could still send): close them,
         // so a reconnect gets the new ones.
@@ -331,8 +321,6 @@ pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
         is_self,
     })?;
     let db = db::database(&cx.env)?;
-    let gone =
-        "SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM memberships WHERE org_id = ?1 AND user_id = ?2)";
     let events = [Event::new(
         &access.org_id,
         if is_self {
@@ -344,24 +332,21 @@ pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
     )
     .target("user", &target.user_id)
     .details(json!({"role": target.role}))
-    .only_if(
-        gone,
-        vec![V::from(&access.org_id), V::from(&target.user_id)],
-    )];
+    .only_if(member_writes::CHANGED_ONE, vec![])];
     let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
-        Ok(vec![sql!(
-            db,
-            &format!(
-                "DELETE FROM memberships WHERE org_id = ?1 AND user_id = ?2 AND {KEEPS_AN_OWNER}"
-            ),
-            &access.org_id,
-            &target.user_id
+        Ok(vec![member_writes::remove(
+            &db,
+            &access,
+            &target.user_id,
+            role,
         )?])
     })
     .await
     .map_err(audit::WriteError::into_api)?;
     if results.first().map(db::changes) != Some(1) {
-        return Err(last_owner());
+        return Err(
+            member_writes::refusal(&db, &access, &target.user_id, role, last_owner()).await,
+        );
     }
     crate::realtime::close_sockets(
         &cx.env,

@@ -17,6 +17,8 @@ mod invitations;
 mod jwt;
 pub(crate) mod kit;
 mod mass_assignment;
+mod one_time;
+mod races;
 mod rehash;
 mod roles;
 mod tenancy;
@@ -38,6 +40,8 @@ pub fn trials() -> Vec<Trial> {
         audit::trials(),
         audit_pages::trials(),
         rehash::trials(),
+        one_time::trials(),
+        races::trials(),
     ]
     .into_iter()
     .flatten()

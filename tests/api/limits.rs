@@ -8,6 +8,7 @@ mod fields;
 mod fixtures;
 mod foreign;
 mod isolation;
+mod ordering;
 mod plans;
 mod quotas;
 mod requests;
@@ -28,6 +29,7 @@ pub fn trials() -> Vec<Trial> {
         quotas::trials(),
         webhooks::trials(),
         billing::trials(),
+        ordering::trials(),
         restart::trials(),
     ]
     .into_iter()

@@ -89,8 +89,8 @@ async fn checkout_links_the_customer_for_later_events(s: &Suite) {
     assert_eq!(usage(&api, &owner).await["plan"], "free");
 
     // A subscription that is not live (unpaid) does not grant its price's plan.
-    let mut unpaid = subscription(None, &cus, PRO, "unpaid", end);
-    unpaid["id"] = json!(sub_id);
+    // (A new subscription: a deleted one is final, see limits::ordering.)
+    let unpaid = subscription(None, &cus, PRO, "unpaid", end);
     stripe
         .deliver(&event("customer.subscription.updated", unpaid), true)
         .await;
