@@ -3,7 +3,7 @@
 //! unique-local, site-local, multicast, unspecified, broadcast, documentation, benchmarking
 //! or reserved addresses (IPv6 forms that embed an IPv4 address are judged by that address),
 //! never local names, and no other scheme. There is no exemption: the customer's own
-//! `ORIGIN_URL` is refused for webhooks on top of this (`crate::webhook_target`).
+//! `ORIGIN_URL` is refused for webhooks on top of this (see the webhook target rule).
 //!
 //! The URL is parsed with the WHATWG URL Standard (the `url` crate), the same algorithm the
 //! runtime's `fetch` applies, and the decision is made on the host *as parsed*: every

@@ -94,7 +94,13 @@ pub async fn send(config: &Config, post: Post<'_>) -> Delivery {
     let call = async move {
         for _ in 0..=MAX_REDIRECTS {
             if checked {
-                if let Err(why) = super::webhook::allowed(config, &url) {
+                // The webhook destination rule, at every hop (as at creation).
+                let rule = edge_core::webhook_target::check(
+                    &url,
+                    &config.origin_url,
+                    &config.outbound_allow_hosts,
+                );
+                if let Err(why) = rule {
                     return Ok(Err(why));
                 }
             }
