@@ -1,6 +1,6 @@
 //! One delivery of a job, bounded by the timeout: to `${ORIGIN_URL}/jobs/{type}` with the
 //! job envelope signed with `ORIGIN_SECRET` (`edge_core::origin_signing::sign_job`), or — for
-//! `webhook.deliver` — to the webhook's own URL ([`super::webhook`]), which is user-supplied and
+//! `webhook.deliver` — to the webhook's own URL (see the jobs webhook module), which is user-supplied and
 //! therefore checked (`edge_core::webhook_target`), redirects included: they are followed by
 //! hand, each hop checked, at most three.
 
