@@ -12,6 +12,7 @@ mod auth;
 mod body;
 mod config;
 mod db;
+mod drain;
 mod http;
 mod idempotency;
 mod jobs;

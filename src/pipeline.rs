@@ -84,7 +84,12 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         (route, cors, result, Vec::new())
     } else {
         let cors_headers = config.cors.response_headers(origin.as_deref());
+        let unread = crate::drain::capture(&req, config.max_upload_bytes);
         let (route, result, rate) = dispatch(req, env, ctx, config, &request_id).await;
+        // A body the handler never read (an early refusal) is received before the answer.
+        if let Some(unread) = unread {
+            unread.drain().await;
+        }
         (route, cors_headers, result, rate)
     };
     let mut resp = result.unwrap_or_else(|err| http::problem(&err, &request_id));

@@ -27,18 +27,18 @@ fn js_err(context: &str, e: JsValue) -> ApiError {
     crate::http::internal(context, text)
 }
 
-fn get(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
+pub(crate) fn get(target: &JsValue, name: &str) -> Result<JsValue, JsValue> {
     Reflect::get(target, &JsValue::from_str(name))
 }
 
 /// `target.name(...args)`.
-fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
+pub(crate) fn call(target: &JsValue, name: &str, args: &[JsValue]) -> Result<JsValue, JsValue> {
     let f: Function = get(target, name)?.dyn_into()?;
     f.apply(target, &args.iter().collect::<Array>())
 }
 
 /// `new globalThis[path…](...args)`.
-fn construct(path: &[&str], args: &[JsValue]) -> Result<JsValue, JsValue> {
+pub(crate) fn construct(path: &[&str], args: &[JsValue]) -> Result<JsValue, JsValue> {
     let mut ctor: JsValue = js_sys::global().into();
     for p in path {
         ctor = get(&ctor, p)?;
@@ -47,7 +47,7 @@ fn construct(path: &[&str], args: &[JsValue]) -> Result<JsValue, JsValue> {
     Reflect::construct(&ctor, &args.iter().collect::<Array>())
 }
 
-async fn wait(promise: JsValue) -> Result<JsValue, JsValue> {
+pub(crate) async fn wait(promise: JsValue) -> Result<JsValue, JsValue> {
     JsFuture::from(Promise::from(promise)).await
 }
 

@@ -283,6 +283,7 @@ mod tests {
     fn spellings_the_old_filter_let_through() {
         for (url, host) in [
             ("http://0x.0x.0x.0x/", "0.0.0.0"),
+            ("http://127.0.0.0x/", "127.0.0.0"),
             ("http://0x7f.0x.0x.1/", "127.0.0.1"),
             ("http://[::127.0.0.1]/", "::7f00:1"),
         ] {

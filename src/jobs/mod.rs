@@ -6,6 +6,7 @@
 
 pub mod consumer;
 pub mod origin;
+pub mod purge;
 pub mod repo;
 pub mod sweep;
 pub mod webhook;

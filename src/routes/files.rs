@@ -943,6 +943,7 @@ pub async fn multipart_complete(req: Request, cx: &Ctx) -> ApiResult {
     }
     let (key, upload_id) = upload_key_and_id(&file)?;
     let bucket = storage::bucket(&cx.env)?;
+    let mut completed = false;
     let assembled = async {
         let upload = bucket
             .resume_multipart_upload(&key, &upload_id)
@@ -952,11 +953,18 @@ pub async fn multipart_complete(req: Request, cx: &Ctx) -> ApiResult {
             .map(|p| UploadedPart::new(p.part_number as u16, p.etag.clone()))
             .collect();
         upload.complete(uploaded).await.or_internal("R2 complete")?;
+        completed = true;
         storage::sha256_of(&bucket, &key).await
     }
     .await;
     let (sha, size) = match assembled {
         Ok(done) => done,
+        // R2 assembled the object but what follows failed: the upload id is spent, so the
+        // object, the row and the reserved storage go (nothing is left orphaned).
+        Err(e) if completed => {
+            cleanup(cx, &db, &file, "uploading").await;
+            return Err(e);
+        }
         Err(e) => {
             // Back to open: the client may retry the completion.
             let _ = db::run(sql!(

@@ -162,17 +162,24 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     let events =
         [Event::new(&access.org_id, "org.deleted", access.actor()).target("org", &access.org_id)];
-    // Memberships, keys, invitations and jobs go with it (ON DELETE CASCADE); the audit chain
-    // stays, as the record of what happened.
+    // Memberships, keys, invitations, jobs and file rows go with it (ON DELETE CASCADE); the
+    // audit chain stays, as the record of what happened. Its R2 objects and open multipart
+    // uploads are recorded for purging in the same batch, then purged (the sweep finishes).
     audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
-        Ok(vec![sql!(
-            db,
-            "DELETE FROM organizations WHERE id = ?1",
-            &access.org_id
-        )?])
+        Ok(vec![
+            crate::jobs::purge::record_org(&db, &access.org_id)?,
+            sql!(
+                db,
+                "DELETE FROM organizations WHERE id = ?1",
+                &access.org_id
+            )?,
+        ])
     })
     .await
     .map_err(audit::WriteError::into_api)?;
+    if let Some(prefix) = edge_core::purge::org_prefix(&access.org_id) {
+        crate::jobs::purge::run_now(&cx.env, &prefix).await;
+    }
     crate::realtime::close_sockets(
         &cx.env,
         &access.org_id,

@@ -5,6 +5,8 @@
 
 mod cleanup;
 mod kit;
+mod large_refusals;
+mod purge;
 mod refusals;
 mod signed;
 mod tenancy;
@@ -19,6 +21,8 @@ pub fn trials() -> Vec<Trial> {
         signed::trials(),
         tenancy::trials(),
         cleanup::trials(),
+        large_refusals::trials(),
+        purge::trials(),
     ]
     .into_iter()
     .flatten()

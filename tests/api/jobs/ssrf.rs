@@ -22,6 +22,7 @@ pub fn trials() -> Vec<Trial> {
 
 const SPELLINGS: &[&str] = &[
     "http://0x.0x.0x.0x/",
+    "http://127.0.0.0x/",
     "http://0x7f.0x.0x.1/",
     "http://0x7f.1/",
     "http://0X7F.0X0.0X0.0X1/",
