@@ -44,6 +44,45 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     cmd
 }
 
+/// `wrangler.toml` without its `[build]` table, for the workers the suite starts: they run
+/// the one build of the process, and no edit under `src/` while a suite runs restarts them
+/// mid-request (wrangler rebuilds and reloads on changes in the `watch_dir`s). Written next to
+/// `wrangler.toml` (git-ignored), so every relative path in it means the same.
+pub fn test_config() -> Result<&'static Path, String> {
+    static CONFIG: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let source = root().join("wrangler.toml");
+            let text = std::fs::read_to_string(&source)
+                .map_err(|e| format!("{}: {e}", source.display()))?;
+            let path = root().join(".wrangler.tests.toml");
+            let tmp = root().join(format!(".wrangler.tests.toml.{}", std::process::id()));
+            std::fs::write(&tmp, without_build(&text))
+                .and_then(|()| std::fs::rename(&tmp, &path))
+                .map_err(|e| format!("{}: {e}", path.display()))?;
+            Ok(path)
+        })
+        .as_deref()
+        .map_err(Clone::clone)
+}
+
+/// `text` with the `[build]` table (its header up to the next table) left out.
+fn without_build(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_build = false;
+    for line in text.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_build = trimmed == "[build]";
+        }
+        if !in_build {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
 /// `wrangler` from the project's `node_modules` (the version pinned in package-lock.json).
 pub fn wrangler() -> PathBuf {
     root().join("node_modules/.bin/wrangler")
@@ -80,4 +119,16 @@ fn build() -> Result<(), String> {
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text.lines().collect();
     lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_build;
+
+    #[test]
+    fn build_table_is_left_out() {
+        let text =
+            "name = \"x\"\n[build]\ncommand = \"b\"\nwatch_dir = [\"src\"]\n\n[vars]\nA = \"1\"\n";
+        assert_eq!(without_build(text), "name = \"x\"\n[vars]\nA = \"1\"\n");
+    }
 }

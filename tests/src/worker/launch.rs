@@ -64,7 +64,10 @@ impl Worker {
             .try_clone()
             .map_err(|e| Failure::Other(format!("log file: {e}")))?;
         let mut cmd = project::command(project::wrangler());
+        let config = project::test_config().map_err(Failure::Other)?;
         cmd.args(["dev", "--local", "--ip", "127.0.0.1"])
+            .arg("--config")
+            .arg(config)
             .args(["--port", &port.to_string()])
             .args(["--inspector-port", &inspector.to_string()])
             .arg("--persist-to")
