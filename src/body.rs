@@ -1,6 +1,7 @@
-//! Reading request bodies without ever holding more than the limit: the declared length is
-//! checked before reading, and a body of unknown length is read as a stream and refused as
-//! soon as it passes the limit.
+//! The request body, as the door hands it to a handler: read as JSON or bytes without ever
+//! holding more than the limit (the declared length is checked before reading, and a body of
+//! unknown length is read as a stream and refused as soon as it passes the limit). Only the
+//! handlers that stream bodies (files, the origin proxy, room upgrades) take the raw request.
 
 use crate::http::OrInternal;
 use edge_core::json::{self, MAX_JSON_BODY};
@@ -9,15 +10,44 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use worker::Request;
 
+/// The body of the request, with the request it came in (for the streaming handlers).
+pub struct Body(Request);
+
+impl Body {
+    pub fn new(req: Request) -> Self {
+        Body(req)
+    }
+
+    /// Reads and decodes a JSON body: see [`read_json`].
+    pub async fn json<T: DeserializeOwned>(&mut self) -> Result<T, ApiError> {
+        read_json(&mut self.0).await
+    }
+
+    /// The raw bytes of a JSON body: see [`read_json_bytes`].
+    pub async fn json_bytes(&mut self) -> Result<Vec<u8>, ApiError> {
+        read_json_bytes(&mut self.0).await
+    }
+
+    /// The whole body, refusing with 413 once it exceeds `limit` bytes.
+    pub async fn limited(&mut self, limit: usize) -> Result<Vec<u8>, ApiError> {
+        read_limited(&mut self.0, limit).await
+    }
+
+    /// The request itself, for handlers that stream its body or hand it on.
+    pub fn raw(&self) -> &Request {
+        &self.0
+    }
+}
+
 /// Reads and decodes a JSON body: 415 if it is not JSON, 413 over 1 MiB (before parsing),
 /// 400 with field errors if it does not fit `T` (unknown members included).
-pub async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
+async fn read_json<T: DeserializeOwned>(req: &mut Request) -> Result<T, ApiError> {
     json::decode(&read_json_bytes(req).await?)
 }
 
 /// The raw bytes of a JSON body (media type and size checked), for handlers that need the
 /// bytes themselves (idempotency fingerprints) before decoding them with `json::decode`.
-pub async fn read_json_bytes(req: &mut Request) -> Result<Vec<u8>, ApiError> {
+async fn read_json_bytes(req: &mut Request) -> Result<Vec<u8>, ApiError> {
     let content_type = req.headers().get("Content-Type").ok().flatten();
     if !json::is_json_media_type(content_type.as_deref()) {
         return Err(json::not_json());
@@ -26,7 +56,7 @@ pub async fn read_json_bytes(req: &mut Request) -> Result<Vec<u8>, ApiError> {
 }
 
 /// The whole body, refusing with 413 once it exceeds `limit` bytes.
-pub async fn read_limited(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
+async fn read_limited(req: &mut Request, limit: usize) -> Result<Vec<u8>, ApiError> {
     if let Some(declared) = req.headers().get("Content-Length").ok().flatten() {
         let n: u64 = declared
             .trim()

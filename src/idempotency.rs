@@ -9,9 +9,9 @@
 //! (its client still gets its response; a retry gets the new owner's).
 
 use crate::auth::{Credential, OrgAccess};
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult, OrInternal};
-use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
 use edge_core::idempotency::{self, Record, Verdict};
@@ -19,7 +19,7 @@ use edge_core::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::future::Future;
-use worker::{D1Database, Headers, Request, Response};
+use worker::{D1Database, Headers, Response};
 
 /// Headers of the first response that a replay repeats.
 const REPLAYED_HEADERS: [&str; 3] = ["Content-Type", "Location", "ETag"];
@@ -37,18 +37,12 @@ struct Row {
 }
 
 /// Runs `handler` under the request's `Idempotency-Key`, if it has one.
-pub async fn run<F, Fut>(
-    req: &Request,
-    cx: &Ctx,
-    access: &OrgAccess,
-    body: &[u8],
-    handler: F,
-) -> ApiResult
+pub async fn run<F, Fut>(cx: &Ctx, access: &OrgAccess, body: &[u8], handler: F) -> ApiResult
 where
     F: FnOnce() -> Fut,
     Fut: Future<Output = ApiResult>,
 {
-    let Some(key) = req.headers().get("Idempotency-Key").ok().flatten() else {
+    let Some(key) = cx.header("Idempotency-Key") else {
         return handler().await;
     };
     if !idempotency::valid_key(&key) {
@@ -62,7 +56,7 @@ where
         Credential::ApiKey(k) => k.id.clone(),
     };
     let scope = format!("{}:{credential}", access.org_id);
-    let fingerprint = idempotency::fingerprint(req.method().as_ref(), &req.path(), body);
+    let fingerprint = idempotency::fingerprint(&cx.head.method, &cx.head.path, body);
     let db = db::database(&cx.env)?;
 
     let owner = platform::claim();

@@ -1,22 +1,27 @@
 //! The edge API worker. This file is the table of contents: the runtime's entry points hand
 //! off at once to the pipeline (HTTP) and the job consumer (Queues).
 //!
-//! - `pipeline`: request id, CORS, routing, one error mapping, security headers, access log.
+//! - `pipeline`: the door (request id, CORS, routing, the request read once into `door`'s
+//!   typed values and a `ctx::Ctx`), one error mapping, security headers, access log.
 //! - `routes`: the handlers, one module per domain.
 //! - `jobs`: the job transport to the customer's origin (enqueue, consume, signed delivery).
 //! - `edge_core` (crate `core/`): every decision, pure and natively tested.
 //! - `edge_durable_objects` (crate `durable_objects/`): the `Tenant` and `Room` classes.
 
+mod admin;
 mod audit;
 mod auth;
 mod body;
 mod config;
+mod ctx;
 mod db;
+mod door;
 mod drain;
 mod http;
 mod idempotency;
 mod jobs;
 mod limits;
+mod list;
 mod pipeline;
 mod platform;
 mod realtime;

@@ -1,6 +1,11 @@
-//! The request pipeline: every request passes here exactly once.
-//! request id → preflight → route → flood filter → handler → problem mapping → headers → log.
+//! The request pipeline, the door every request passes exactly once: request id → preflight
+//! → route → the request read into typed values ([`Caller`], [`Head`], [`Body`]) → flood
+//! filter → handler → problem mapping → headers → log. Past here nothing reads the raw request
+//! but the handlers that stream bodies.
 
+use crate::body::Body;
+use crate::ctx::Ctx;
+use crate::door::{Caller, Head};
 use crate::http::{self, ApiResult};
 use crate::{config, platform, routes};
 use edge_core::config::Config;
@@ -8,53 +13,7 @@ use edge_core::ids::IdKind;
 use edge_core::router::{self, Matched};
 use edge_core::{cors, request_id, ApiError};
 use std::rc::Rc;
-use worker::wasm_bindgen_futures;
 use worker::{Context, Env, Method, Request, Response};
-
-/// What a handler gets besides the request.
-pub struct Ctx {
-    pub env: Env,
-    pub ctx: Context,
-    pub config: Rc<Config>,
-    pub request_id: String,
-    pub params: router::Params,
-    /// Rate-limit headers of the limits this request passed, added to the response.
-    pub rate_headers: std::cell::RefCell<Vec<(&'static str, String)>>,
-    /// Work started for this request that runs alongside the handler and is finished before
-    /// the response leaves (e.g. counting the request towards usage).
-    pending: std::cell::RefCell<Vec<futures_util::future::RemoteHandle<()>>>,
-}
-
-impl Ctx {
-    /// A path parameter the route pattern guarantees.
-    pub fn param(&self, name: &str) -> &str {
-        self.params.get(name).unwrap_or_default()
-    }
-
-    /// Starts `work` now, concurrently with the rest of the request; it is awaited before the
-    /// response is sent (or earlier, by [`Ctx::settle`]).
-    pub fn alongside(&self, work: impl std::future::Future<Output = ()> + 'static) {
-        use futures_util::FutureExt;
-        let (task, handle) = work.remote_handle();
-        wasm_bindgen_futures::spawn_local(task);
-        self.pending.borrow_mut().push(handle);
-    }
-
-    /// Waits for the work started with [`Ctx::alongside`].
-    pub async fn settle(&self) {
-        let pending = std::mem::take(&mut *self.pending.borrow_mut());
-        futures_util::future::join_all(pending).await;
-    }
-
-    /// A query parameter (first occurrence), percent-decoded.
-    pub fn query(&self, req: &Request, name: &str) -> Option<String> {
-        req.url()
-            .ok()?
-            .query_pairs()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.into_owned())
-    }
-}
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     let started = platform::now_ms();
@@ -63,8 +22,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
         .map(str::to_owned)
         .unwrap_or_else(|| platform::new_id(IdKind::Request));
     let method = req.method();
-    let raw_method = req.inner().method();
-    let origin = req.headers().get("Origin").ok().flatten();
+    let head = Head::read(&req);
+    let caller = Caller::read(head.headers());
+    let raw_method = head.method.clone();
+    let origin = caller.origin.clone();
 
     let config = match config::load(&env) {
         Ok(c) => c,
@@ -78,14 +39,15 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> Response {
     };
 
     // The organization a request is aimed at (a well-formed `{org}` of its path), for the log.
-    let org_id = org_of(&req.path());
+    let org_id = org_of(&head.path);
     let (route, cors_headers, result, rate_headers) = if method == Method::Options {
         let (route, cors, result) = preflight(&req, &config, origin.as_deref());
         (route, cors, result, Vec::new())
     } else {
         let cors_headers = config.cors.response_headers(origin.as_deref());
         let unread = crate::drain::capture(&req, config.max_upload_bytes);
-        let (route, result, rate) = dispatch(req, env, ctx, config, &request_id).await;
+        let (route, result, rate) =
+            dispatch(req, head, caller, env, ctx, config, &request_id).await;
         // A body the handler never read (an early refusal) is received before the answer.
         if let Some(unread) = unread {
             unread.drain().await;
@@ -138,45 +100,44 @@ fn preflight(
 
 async fn dispatch(
     req: Request,
+    head: Head,
+    caller: Caller,
     env: Env,
     ctx: Context,
     config: Rc<Config>,
     request_id: &str,
 ) -> (&'static str, ApiResult, Vec<(&'static str, String)>) {
-    // The method as sent: `worker::Method` maps methods it does not know (QUERY, PROPFIND…)
-    // to GET, which would serve them as GETs.
-    let method = req.inner().method();
-    let path = req.path();
-    let (route, pattern, params) = match router::resolve(&method, &path, config.test_routes) {
-        Matched::Found {
-            route,
-            pattern,
-            params,
-        } => (route, pattern, params),
-        Matched::NotFound => {
-            let err = ApiError::not_found(format!("No route for {path}."));
-            return ("unmatched", Err(err), Vec::new());
-        }
-        Matched::MethodNotAllowed { allowed } => {
-            let err = ApiError::method_not_allowed(&method, &allowed);
-            return ("unmatched", Err(err), Vec::new());
-        }
-    };
-    if !crate::auth::has_verified_token(&req, &config) {
-        if let Err(e) = flood_filter(&req, &env, pattern).await {
+    let (route, pattern, params) =
+        match router::resolve(&head.method, &head.path, config.test_routes) {
+            Matched::Found {
+                route,
+                pattern,
+                params,
+            } => (route, pattern, params),
+            Matched::NotFound => {
+                let err = ApiError::not_found(format!("No route for {}.", head.path));
+                return ("unmatched", Err(err), Vec::new());
+            }
+            Matched::MethodNotAllowed { allowed } => {
+                let err = ApiError::method_not_allowed(&head.method, &allowed);
+                return ("unmatched", Err(err), Vec::new());
+            }
+        };
+    if !crate::auth::has_verified_token(&caller, &config) {
+        if let Err(e) = flood_filter(&caller, &env, pattern).await {
             return (pattern, Err(e), Vec::new());
         }
     }
-    let cx = Ctx {
+    let cx = Ctx::new(
         env,
         ctx,
         config,
-        request_id: request_id.to_owned(),
+        request_id.to_owned(),
         params,
-        rate_headers: Default::default(),
-        pending: Default::default(),
-    };
-    let result = routes::dispatch(route, req, &cx).await;
+        caller,
+        head,
+    );
+    let result = routes::dispatch(route, Body::new(req), &cx).await;
     cx.settle().await;
     (pattern, result, cx.rate_headers.take())
 }
@@ -185,16 +146,11 @@ async fn dispatch(
 /// per-tenant limits, for every request without a verified access token (those are limited
 /// exactly per user; unauthenticated requests, API keys and bad tokens pass the filter before
 /// any D1 read). Health probes are exempt so monitors never trip it.
-async fn flood_filter(req: &Request, env: &Env, pattern: &str) -> Result<(), ApiError> {
+async fn flood_filter(caller: &Caller, env: &Env, pattern: &str) -> Result<(), ApiError> {
     if pattern.starts_with("/health") {
         return Ok(());
     }
-    let ip = req
-        .headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".to_owned());
+    let ip = caller.ip_or_unknown().to_owned();
     let Ok(limiter) = env.rate_limiter("IP_LIMITER") else {
         return Ok(());
     };

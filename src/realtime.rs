@@ -2,7 +2,7 @@
 //! changed, a job finished) to the room's `ROOM` object, which fans them out to its sockets.
 //! Publishing happens after the response (`wait_until`): a slow room never slows a write.
 
-use crate::pipeline::Ctx;
+use crate::ctx::Ctx;
 use serde_json::Value;
 use worker::{Env, Method, Request, RequestInit};
 

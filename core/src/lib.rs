@@ -3,6 +3,7 @@
 //! state machine. Nothing here imports `worker`, so all of it is unit-tested natively.
 
 pub mod audit;
+pub mod caller;
 pub mod config;
 pub mod cors;
 pub mod documents;

@@ -7,8 +7,9 @@ pub mod keyring;
 mod org;
 pub mod sessions;
 
+use crate::ctx::Ctx;
 use crate::db;
-use crate::pipeline::Ctx;
+use crate::door::Caller;
 use crate::platform;
 use crate::sql;
 use edge_core::limits::Plan;
@@ -16,7 +17,6 @@ use edge_core::policy::{self, Action, Principal, Role, Scope};
 use edge_core::tokens::{self, SecretKind};
 use edge_core::ApiError;
 use serde::Deserialize;
-use worker::Request;
 
 /// The verified credential.
 #[derive(Debug, Clone)]
@@ -89,25 +89,15 @@ pub(crate) fn unauthenticated() -> ApiError {
         .with_header("WWW-Authenticate", "Bearer")
 }
 
-fn bearer(req: &Request) -> Result<String, ApiError> {
-    let header = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .ok_or_else(unauthenticated)?;
-    let (scheme, value) = header.trim().split_once(' ').ok_or_else(unauthenticated)?;
-    if !scheme.eq_ignore_ascii_case("bearer") || value.trim().is_empty() || value.len() > 4096 {
-        return Err(unauthenticated());
-    }
-    Ok(value.trim().to_owned())
+fn bearer(caller: &Caller) -> Result<&str, ApiError> {
+    caller.bearer().ok_or_else(unauthenticated)
 }
 
 /// Whether the request carries an access token that verifies (signature, issuer, audience,
 /// expiry; from the isolate's cache after the first time). Such a request is limited exactly
 /// per user by the tenant limiter, so the coarse per-IP flood filter need not run for it.
-pub fn has_verified_token(req: &Request, config: &edge_core::config::Config) -> bool {
-    let Ok(token) = bearer(req) else {
+pub fn has_verified_token(caller: &Caller, config: &edge_core::config::Config) -> bool {
+    let Ok(token) = bearer(caller) else {
         return false;
     };
     if token.starts_with(SecretKind::ApiKey.prefix()) {
@@ -115,18 +105,18 @@ pub fn has_verified_token(req: &Request, config: &edge_core::config::Config) -> 
     }
     keyring::get(config)
         .ok()
-        .is_some_and(|ring| keyring::verify_cached(&ring, &token).is_ok())
+        .is_some_and(|ring| keyring::verify_cached(&ring, token).is_ok())
 }
 
 /// Verifies the bearer credential's own validity (signature and claims, or the key's hash,
 /// expiry and revocation). Session revocation is checked by [`org_access`] / [`user`].
-pub async fn credential(req: &Request, cx: &Ctx) -> Result<Credential, ApiError> {
-    let token = bearer(req)?;
+pub async fn credential(cx: &Ctx) -> Result<Credential, ApiError> {
+    let token = bearer(&cx.caller)?;
     if token.starts_with(SecretKind::ApiKey.prefix()) {
-        return api_key(&token, cx).await.map(Credential::ApiKey);
+        return api_key(token, cx).await.map(Credential::ApiKey);
     }
     let ring = keyring::get(&cx.config).map_err(|e| crate::http::internal("JWT keys", e))?;
-    let claims = keyring::verify_cached(&ring, &token).map_err(|_| unauthenticated())?;
+    let claims = keyring::verify_cached(&ring, token).map_err(|_| unauthenticated())?;
     Ok(Credential::User {
         user_id: claims.sub,
         session_id: claims.sid,
@@ -205,8 +195,8 @@ async fn api_key(secret: &str, cx: &Ctx) -> Result<ApiKey, ApiError> {
 /// organization's usage: the count does not need the plan, only the decision does, so neither
 /// waits for the other. A request that is then refused (not a member, a revoked session, over
 /// the limit) has its usage count taken back alongside the answer.
-pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAccess, ApiError> {
-    org_access_reading::<serde_json::Value>(req, cx, org_id, None)
+pub async fn org_access(cx: &Ctx, org_id: &str) -> Result<OrgAccess, ApiError> {
+    org_access_reading::<serde_json::Value>(cx, org_id, None)
         .await
         .map(|(access, _)| access)
 }
@@ -217,12 +207,11 @@ pub async fn org_access(req: &Request, cx: &Ctx, org_id: &str) -> Result<OrgAcce
 /// is handed over only if access is granted (the handler checks its action's rights before
 /// looking at it).
 pub async fn org_access_reading<T: serde::de::DeserializeOwned>(
-    req: &Request,
     cx: &Ctx,
     org_id: &str,
     read: Option<Result<worker::D1PreparedStatement, ApiError>>,
 ) -> Result<(OrgAccess, Result<Option<T>, ApiError>), ApiError> {
-    let credential = credential(req, cx).await?;
+    let credential = credential(cx).await?;
     org::org_access_reading_as(cx, credential, org_id, read).await
 }
 
@@ -239,8 +228,8 @@ pub async fn org_access_as(
 }
 
 /// A signed-in user (not an API key) whose session is live: `(user_id, session_id)`.
-pub async fn user(req: &Request, cx: &Ctx) -> Result<(String, String), ApiError> {
-    match credential(req, cx).await? {
+pub async fn user(cx: &Ctx) -> Result<(String, String), ApiError> {
+    match credential(cx).await? {
         Credential::ApiKey(_) => Err(ApiError::forbidden(
             "This endpoint is for signed-in users, not API keys.",
         )),
@@ -282,23 +271,18 @@ pub async fn user(req: &Request, cx: &Ctx) -> Result<(String, String), ApiError>
 }
 
 /// The audit origin of this request.
-pub fn audit_origin(req: &Request, cx: &Ctx) -> crate::audit::Origin {
+pub fn audit_origin(cx: &Ctx) -> crate::audit::Origin {
     crate::audit::Origin {
-        ip: req.headers().get("CF-Connecting-IP").ok().flatten(),
+        ip: cx.caller.ip.clone(),
         request_id: cx.request_id.clone(),
     }
 }
 
 /// The attempt limits of signup, login and password reset: per client IP and per account
 /// (the email, hashed), counted the same whether or not the account exists.
-pub async fn limit_attempt(req: &Request, cx: &Ctx, email: Option<&str>) -> Result<(), ApiError> {
+pub async fn limit_attempt(cx: &Ctx, email: Option<&str>) -> Result<(), ApiError> {
     let limit = cx.config.limits.auth_per_minute;
-    let ip = req
-        .headers()
-        .get("CF-Connecting-IP")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| "unknown".to_owned());
+    let ip = cx.caller.ip_or_unknown();
     let mut passed = Vec::new();
     let d = crate::limits::hit(
         &cx.env,

@@ -5,8 +5,8 @@
 //! theirs (or at none) is counted in their own bucket: 404, then 429 over their limit.
 
 use super::{unauthenticated, Credential, OrgAccess};
+use crate::ctx::Ctx;
 use crate::db;
-use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::{self, IdKind};

@@ -3,9 +3,9 @@
 //! successor in one batch, the insert conditional on the mark having been made by this very
 //! rotation, so two concurrent refreshes with one token cannot both win.
 
+use crate::ctx::Ctx;
 use crate::db::{self, V};
 use crate::http::OrInternal;
-use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::IdKind;

@@ -1,13 +1,12 @@
 //! API keys: created by admins with scopes and an optional expiry; the secret is shown once
 //! and only its hash is stored; revocation takes effect on the next request.
 
-use super::identity::Page;
-use crate::audit::{self, Event};
-use crate::auth;
-use crate::body::read_json;
+use crate::admin;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::{self, IdKind};
@@ -17,7 +16,6 @@ use edge_core::validate;
 use edge_core::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::Request;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct KeyRow {
@@ -54,10 +52,9 @@ struct CreateBody {
     expires_at: Option<String>,
 }
 
-pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::ApiKeysManage)?;
-    let body: CreateBody = read_json(&mut req).await?;
+pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::ApiKeysManage).await?;
+    let body: CreateBody = body.json().await?;
     let now = platform::now();
     let mut errors = Vec::new();
     let name = validate::name(&body.name, 100)
@@ -104,12 +101,10 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
     let scopes_json = json!(scope_names).to_string();
     let created = platform::rfc3339(now);
     let db = db::database(&cx.env)?;
-    let events = [
-        Event::new(&access.org_id, "api_key.created", access.actor())
-            .target("api_key", &id)
-            .details(json!({"name": name, "scopes": scope_names, "prefix": prefix})),
-    ];
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let events = [admin::event(&access, "api_key.created")
+        .target("api_key", &id)
+        .details(json!({"name": name, "scopes": scope_names, "prefix": prefix}))];
+    admin::commit(cx, &db, &events, || {
         Ok(vec![sql!(
             db,
             "INSERT INTO api_keys (id, org_id, name, prefix, hash, scopes, created_by, created_at, expires_at) \
@@ -125,8 +120,7 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
             expires_at.clone()
         )?])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     http::json(
         201,
         &json!({"id": id, "name": name, "scopes": scope_names, "prefix": prefix, "key": secret,
@@ -134,10 +128,9 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::ApiKeysManage)?;
-    let page = Page::from_query(&req, cx, "api-keys", &access.org_id)?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::ApiKeysManage).await?;
+    let page = Page::from_query(cx, "api-keys", &access.org_id)?;
     let (k, i) = page.after_key();
     let db = db::database(&cx.env)?;
     let rows: Vec<KeyRow> = db::all(sql!(
@@ -159,9 +152,8 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::ApiKeysManage)?;
+pub async fn delete(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::ApiKeysManage).await?;
     let id = cx.param("id");
     let not_found = || ApiError::not_found("No such API key.");
     if !ids::is_id(IdKind::ApiKey, id) {
@@ -177,9 +169,8 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
     .await?;
     let exists = exists.ok_or_else(not_found)?;
     if exists["revoked_at"].is_null() {
-        let events =
-            [Event::new(&access.org_id, "api_key.revoked", access.actor()).target("api_key", id)];
-        audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+        let events = [admin::event(&access, "api_key.revoked").target("api_key", id)];
+        admin::commit(cx, &db, &events, || {
             Ok(vec![sql!(
                 db,
                 "UPDATE api_keys SET revoked_at = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at IS NULL",
@@ -188,8 +179,7 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
                 platform::rfc3339(platform::now())
             )?])
         })
-        .await
-        .map_err(audit::WriteError::into_api)?;
+        .await?;
         // Revocation is effective at once, for the key's realtime sockets too.
         crate::realtime::close_sockets(
             &cx.env,

@@ -3,15 +3,14 @@
 
 use crate::audit;
 use crate::auth;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::sql;
 use edge_core::audit::{PagedVerify, StoredEntry};
-use edge_core::pagination::{self, Position};
 use edge_core::policy::Action;
 use serde_json::{json, Value};
-use worker::Request;
 
 fn public(s: &StoredEntry) -> Value {
     let e = &s.entry;
@@ -29,50 +28,33 @@ fn public(s: &StoredEntry) -> Value {
     })
 }
 
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::AuditRead)?;
-    let secret = cx.config.url_signing_secret.as_bytes();
-    let limit = pagination::parse_limit(cx.query(&req, "limit").as_deref())?;
-    let after = pagination::decode(
-        secret,
-        cx.query(&req, "cursor").as_deref(),
-        "audit",
-        &access.org_id,
-    )?;
-    let before_seq: i64 = after.and_then(|p| p.k.parse().ok()).unwrap_or(i64::MAX);
+    let page = Page::from_query(cx, "audit", &access.org_id)?;
+    let before_seq: i64 = page.after_number().unwrap_or(i64::MAX);
     let db = db::database(&cx.env)?;
-    let mut rows: Vec<StoredEntry> = db::all(sql!(
+    let rows: Vec<StoredEntry> = db::all(sql!(
         db,
         "SELECT * FROM audit_log WHERE org_id = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
         &access.org_id,
         before_seq,
-        (limit + 1) as u32
+        (page.limit + 1) as u32
     ))
     .await?;
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = match (more, rows.last()) {
-        (true, Some(last)) => Some(pagination::encode(
-            secret,
-            &Position {
-                l: "audit".into(),
-                s: access.org_id.clone(),
-                k: last.entry.seq.to_string(),
-                i: String::new(),
-            },
-        )),
-        _ => None,
-    };
-    let items: Vec<Value> = rows.iter().map(public).collect();
-    http::json(200, &json!({"items": items, "next_cursor": next}))
+    page.respond(
+        cx,
+        rows,
+        |e| (e.entry.seq.to_string(), String::new()),
+        public,
+    )
 }
 
 /// `GET …/audit-log/verify`: the chain re-computed in keyset pages (`AUDIT_VERIFY_PAGE_SIZE`,
 /// default 500), carrying the previous hash across pages: bounded memory for any length.
 /// A broken chain stops the reading; its length and head then come from one count.
-pub async fn verify(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn verify(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::AuditRead)?;
     let db = db::database(&cx.env)?;
     let raw = cx

@@ -5,10 +5,10 @@
 use super::identity::{user_orgs, UserRow};
 use crate::audit::{self, Actor, Event};
 use crate::auth::{self, sessions};
-use crate::body::read_json;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
 use crate::sql;
 use crate::{jobs, platform, realtime};
 use edge_core::ids::IdKind;
@@ -20,7 +20,6 @@ use edge_core::validate::{self, Email};
 use edge_core::{password, ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::Request;
 
 const VERIFY_PURPOSE: &str = "verify-email";
 const VERIFY_TTL_SECONDS: i64 = 24 * 3600;
@@ -52,8 +51,8 @@ struct SignupBody {
     org_name: String,
 }
 
-pub async fn signup(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: SignupBody = read_json(&mut req).await?;
+pub async fn signup(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: SignupBody = body.json().await?;
     let email = Email::parse(&body.email);
     let name = validate::name(&body.name, 100);
     let org_name = validate::name(&body.org_name, 100);
@@ -75,7 +74,7 @@ pub async fn signup(mut req: Request, cx: &Ctx) -> ApiResult {
         return Err(ApiError::internal("unreachable validation state"));
     };
 
-    auth::limit_attempt(&req, cx, Some(email.as_str())).await?;
+    auth::limit_attempt(cx, Some(email.as_str())).await?;
     let hash = password::hash(&body.password, platform::random())
         .map_err(|e| http::internal("hash password", e))?;
     let db = db::database(&cx.env)?;
@@ -87,7 +86,7 @@ pub async fn signup(mut req: Request, cx: &Ctx) -> ApiResult {
         Event::new(&org_id, "org.created", Actor::user(&user_id)).target("org", &org_id),
         Event::new(&org_id, "user.signed_up", Actor::user(&user_id)).target("user", &user_id),
     ];
-    let written = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let written = audit::write(&db, &auth::audit_origin(cx), &events, || {
         let mut stmts = vec![
             sql!(
                 db,
@@ -177,8 +176,8 @@ struct LoginBody {
     password: String,
 }
 
-pub async fn login(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: LoginBody = read_json(&mut req).await?;
+pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: LoginBody = body.json().await?;
     let email = Email::parse(&body.email);
     let mut checks = Checks::new();
     if let Err(m) = &email {
@@ -190,9 +189,9 @@ pub async fn login(mut req: Request, cx: &Ctx) -> ApiResult {
         return Err(bad_credentials());
     };
 
-    auth::limit_attempt(&req, cx, Some(email.as_str())).await?;
+    auth::limit_attempt(cx, Some(email.as_str())).await?;
     let db = db::database(&cx.env)?;
-    let origin = auth::audit_origin(&req, cx);
+    let origin = auth::audit_origin(cx);
     let user: Option<UserRow> = db::first(sql!(
         db,
         "SELECT * FROM users WHERE email = ?1",
@@ -273,8 +272,8 @@ struct RefreshBody {
     refresh_token: String,
 }
 
-pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: RefreshBody = read_json(&mut req).await?;
+pub async fn refresh(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: RefreshBody = body.json().await?;
     let db = db::database(&cx.env)?;
     match sessions::refresh(cx, &db, &body.refresh_token).await? {
         sessions::Refreshed::Ok(session) => http::json(200, &session.body()),
@@ -289,7 +288,7 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
                         .details(json!({"session_id": session_id, "effect": "session revoked"}))
                 })
                 .collect();
-            audit::record(&db, &auth::audit_origin(&req, cx), &events).await?;
+            audit::record(&db, &auth::audit_origin(cx), &events).await?;
             for o in &orgs {
                 realtime::close_sockets(
                     &cx.env,
@@ -305,8 +304,8 @@ pub async fn refresh(mut req: Request, cx: &Ctx) -> ApiResult {
     }
 }
 
-pub async fn logout(req: Request, cx: &Ctx) -> ApiResult {
-    let (user_id, session_id) = auth::user(&req, cx).await?;
+pub async fn logout(cx: &Ctx) -> ApiResult {
+    let (user_id, session_id) = auth::user(cx).await?;
     let db = db::database(&cx.env)?;
     let orgs = user_orgs(&db, &user_id).await?;
     let events: Vec<Event> = orgs
@@ -317,7 +316,7 @@ pub async fn logout(req: Request, cx: &Ctx) -> ApiResult {
         })
         .collect();
     let now = platform::rfc3339(platform::now());
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    audit::write(&db, &auth::audit_origin(cx), &events, || {
         Ok(vec![sql!(
             db,
             "UPDATE sessions SET revoked_at = ?2, revoke_reason = 'logout' WHERE id = ?1 AND revoked_at IS NULL",
@@ -357,8 +356,8 @@ pub(super) fn invalid_token(what: &str) -> ApiError {
     )])
 }
 
-pub async fn verify_email(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: TokenBody = read_json(&mut req).await?;
+pub async fn verify_email(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: TokenBody = body.json().await?;
     let claims: VerifyClaims = sealed::open_expiring(
         cx.config.url_signing_secret.as_bytes(),
         VERIFY_PURPOSE,
@@ -388,16 +387,16 @@ struct ResetBody {
     email: String,
 }
 
-pub async fn password_reset(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: ResetBody = read_json(&mut req).await?;
+pub async fn password_reset(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: ResetBody = body.json().await?;
     let email = Email::parse(&body.email).map_err(|m| {
         ApiError::validation_failed("The email is invalid.")
             .with_errors(vec![FieldError::new("email", m)])
     })?;
-    auth::limit_attempt(&req, cx, Some(email.as_str())).await?;
+    auth::limit_attempt(cx, Some(email.as_str())).await?;
     // The work happens after the response, so its presence or absence cannot be timed.
     let env = cx.env.clone();
-    let origin = auth::audit_origin(&req, cx);
+    let origin = auth::audit_origin(cx);
     cx.ctx.wait_until(async move {
         if let Err(e) = start_reset(env, origin, email).await {
             let _ = http::internal("password reset", e);

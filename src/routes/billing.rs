@@ -5,10 +5,10 @@
 use super::billing_order::Claim;
 use crate::audit::{self, Actor, Event};
 use crate::auth;
-use crate::body::read_limited;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db::{self, V};
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::{self, IdKind};
@@ -20,7 +20,6 @@ use edge_core::stripe_order;
 use edge_core::ApiError;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::Request;
 
 /// Stripe's tolerance for the signed timestamp.
 const TOLERANCE_SECONDS: i64 = 300;
@@ -59,14 +58,11 @@ struct Change {
     current_period_end: Option<String>,
 }
 
-pub async fn stripe_webhook(mut req: Request, cx: &Ctx) -> ApiResult {
-    let header = req
-        .headers()
-        .get("Stripe-Signature")
-        .ok()
-        .flatten()
+pub async fn stripe_webhook(mut body: Body, cx: &Ctx) -> ApiResult {
+    let header = cx
+        .header("Stripe-Signature")
         .ok_or_else(|| bad_signature("is missing"))?;
-    let body = read_limited(&mut req, MAX_JSON_BODY).await?;
+    let body = body.limited(MAX_JSON_BODY).await?;
     signature::verify(
         cx.config.stripe_webhook_secret.as_bytes(),
         &header,
@@ -110,7 +106,7 @@ pub async fn stripe_webhook(mut req: Request, cx: &Ctx) -> ApiResult {
         let args = guard.iter().map(|v| v.0.clone()).collect();
         (edge_core::sql::shift_params(applied, n), args)
     };
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let results = audit::write(&db, &auth::audit_origin(cx), &events, || {
         let mut stmts = vec![sql!(
             db,
             "INSERT INTO stripe_events (id, type, received_at, request_id) VALUES (?1, ?2, ?3, ?4) \
@@ -307,8 +303,8 @@ async fn org_for(
     Ok(row.and_then(|r| r["org_id"].as_str().map(str::to_owned)))
 }
 
-pub async fn subscription(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn subscription(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::BillingManage)?;
     let db = db::database(&cx.env)?;
     let row: Option<Value> = db::first(sql!(
@@ -331,8 +327,8 @@ pub async fn subscription(req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn usage(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn usage(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::UsageRead)?;
     let counters = crate::limits::usage(&cx.env, &access.org_id).await?;
     let now_ms = platform::now_ms();

@@ -3,25 +3,24 @@
 //! 304), cursor pagination and full-text search, the monthly documents quota on create, and
 //! `document.updated` / `document.deleted` published to the room `doc:{id}`.
 
-use super::identity::Page;
 use crate::audit;
 use crate::auth::{self, OrgAccess};
-use crate::body::read_json_bytes;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::sql;
 use crate::{idempotency, platform, realtime};
 use edge_core::documents::{self as rules, Share, CONTENT_MAX_BYTES, STATUSES, TITLE_MAX};
 use edge_core::ids::{self, IdKind};
 use edge_core::json::Checks;
 use edge_core::limits;
-use edge_core::pagination::{self, Position};
 use edge_core::policy::Action;
 use edge_core::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::{D1Database, Request, Response};
+use worker::{D1Database, Response};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct DocRow {
@@ -183,14 +182,11 @@ fn check_fields(
     c.finish()
 }
 
-pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsWrite)?;
-    let bytes = read_json_bytes(&mut req).await?;
-    idempotency::run(&req, cx, &access, &bytes, || {
-        create_doc(cx, &access, &bytes)
-    })
-    .await
+    let bytes = body.json_bytes().await?;
+    idempotency::run(cx, &access, &bytes, || create_doc(cx, &access, &bytes)).await
 }
 
 async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
@@ -266,7 +262,7 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
     Ok(resp)
 }
 
-pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
+pub async fn get(cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     // The document is read at the same time as the caller's access (one round trip); it is
     // used only once access is granted.
@@ -279,12 +275,12 @@ pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
             org
         )
     });
-    let (access, doc) = auth::org_access_reading::<DocRow>(&req, cx, org, read).await?;
+    let (access, doc) = auth::org_access_reading::<DocRow>(cx, org, read).await?;
     access.require(Action::DocumentsRead)?;
     let doc = doc?
         .filter(|d| d.deleted_at.is_none())
         .ok_or_else(not_found)?;
-    if let Some(inm) = req.headers().get("If-None-Match").ok().flatten() {
+    if let Some(inm) = cx.header("If-None-Match") {
         if rules::matches_weak(&inm, &doc.etag()) {
             return Ok(with_doc_headers(http::empty(304), &doc));
         }
@@ -292,19 +288,19 @@ pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
     Ok(with_doc_headers(http::json(200, &doc.public())?, &doc))
 }
 
-pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsWrite)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
     require_edit(&db, &access, &doc).await?;
-    let body: PatchBody = edge_core::json::decode(&read_json_bytes(&mut req).await?)?;
+    let body: PatchBody = edge_core::json::decode(&body.json_bytes().await?)?;
     check_fields(
         body.title.as_deref(),
         body.content.as_deref(),
         body.status.as_deref(),
     )?;
-    let if_match = req.headers().get("If-Match").ok().flatten();
+    let if_match = cx.header("If-Match");
     if let Some(m) = &if_match {
         if !rules::matches(m, &doc.etag()) {
             return Err(precondition_failed(&doc));
@@ -384,8 +380,8 @@ fn precondition_failed(current: &DocRow) -> ApiError {
     .with_header("ETag", current.etag())
 }
 
-pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn delete(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsWrite)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
@@ -411,8 +407,8 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
     Ok(http::empty(204))
 }
 
-pub async fn restore(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn restore(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsWrite)?;
     let db = db::database(&cx.env)?;
     let doc = load(&db, &access.org_id, cx.param("id")).await?;
@@ -441,10 +437,10 @@ pub async fn restore(req: Request, cx: &Ctx) -> ApiResult {
     ))
 }
 
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsRead)?;
-    let status = cx.query(&req, "status");
+    let status = cx.query("status");
     if let Some(s) = &status {
         if !STATUSES.contains(&s.as_str()) {
             return Err(
@@ -456,10 +452,10 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
         }
     }
     let db = db::database(&cx.env)?;
-    if let Some(q) = cx.query(&req, "q") {
-        return search(&req, cx, &access, &db, &q, status.as_deref()).await;
+    if let Some(q) = cx.query("q") {
+        return search(cx, &access, &db, &q, status.as_deref()).await;
     }
-    let page = Page::from_query(&req, cx, "documents", &access.org_id)?;
+    let page = Page::from_query(cx, "documents", &access.org_id)?;
     let (k, i) = page.after_key();
     let rows: Vec<DocRow> = db::all(sql!(
         db,
@@ -485,7 +481,6 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
 
 /// Full-text search, best match first. Its cursor is a sealed offset into the ranking.
 async fn search(
-    req: &Request,
     cx: &Ctx,
     access: &OrgAccess,
     db: &D1Database,
@@ -496,14 +491,10 @@ async fn search(
         ApiError::validation_failed("The search text has no words.")
             .with_errors(vec![FieldError::new("q", "must contain at least one word")])
     })?;
-    let secret = cx.config.url_signing_secret.as_bytes();
-    let limit = pagination::parse_limit(cx.query(req, "limit").as_deref())?;
     let scope = format!("{}:{q}:{}", access.org_id, status.unwrap_or(""));
-    let offset: u32 =
-        pagination::decode(secret, cx.query(req, "cursor").as_deref(), "search", &scope)?
-            .and_then(|p| p.k.parse().ok())
-            .unwrap_or(0);
-    let mut rows: Vec<DocRow> = db::all(sql!(
+    let page = Page::from_query(cx, "search", &scope)?;
+    let offset: u32 = page.after_number().unwrap_or(0);
+    let rows: Vec<DocRow> = db::all(sql!(
         db,
         "SELECT d.id, d.org_id, d.title, d.content, d.status, d.version, d.owner_id, d.created_at, d.updated_at, d.deleted_at \
          FROM documents_fts f JOIN documents d ON d.rowid = f.rowid \
@@ -512,23 +503,13 @@ async fn search(
         &fts,
         &access.org_id,
         status,
-        (limit + 1) as u32,
+        (page.limit + 1) as u32,
         offset
     ))
     .await?;
-    let more = rows.len() > limit;
-    rows.truncate(limit);
-    let next = more.then(|| {
-        let pos = Position {
-            l: "search".into(),
-            s: scope.clone(),
-            k: (offset + limit as u32).to_string(),
-            i: String::new(),
-        };
-        pagination::encode(secret, &pos)
-    });
-    let items: Vec<Value> = rows.iter().map(DocRow::summary).collect();
-    http::json(200, &json!({"items": items, "next_cursor": next}))
+    // Ranked results page by offset: the next page starts after this one.
+    let next = (offset + page.limit as u32).to_string();
+    page.respond(cx, rows, |_| (next.clone(), String::new()), DocRow::summary)
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -541,12 +522,12 @@ struct VersionRow {
     created_at: String,
 }
 
-pub async fn versions(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn versions(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsRead)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
-    let page = Page::from_query(&req, cx, "versions", &doc.id)?;
+    let page = Page::from_query(cx, "versions", &doc.id)?;
     let before: i64 = page
         .after
         .as_ref()
@@ -569,8 +550,8 @@ pub async fn versions(req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn version(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn version(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsRead)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
@@ -600,8 +581,8 @@ struct ShareBody {
     permission: String,
 }
 
-pub async fn shares(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn shares(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsRead)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
@@ -614,13 +595,13 @@ pub async fn shares(req: Request, cx: &Ctx) -> ApiResult {
     http::json(200, &json!({"items": rows, "next_cursor": null}))
 }
 
-pub async fn share(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn share(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsWrite)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
     require_edit(&db, &access, &doc).await?;
-    let body: ShareBody = edge_core::json::decode(&read_json_bytes(&mut req).await?)?;
+    let body: ShareBody = edge_core::json::decode(&body.json_bytes().await?)?;
     let permission = Share::parse(&body.permission)
         .map(|_| body.permission.clone())
         .ok_or_else(|| {
@@ -654,7 +635,7 @@ pub async fn share(mut req: Request, cx: &Ctx) -> ApiResult {
             .target("document", &doc.id)
             .details(json!({"user_id": body.user_id, "permission": permission})),
     ];
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let results = audit::write(&db, &auth::audit_origin(cx), &events, || {
         Ok(vec![sql!(
             db,
             "INSERT INTO document_shares (doc_id, user_id, permission, created_at) VALUES (?1, ?2, ?3, ?4) \
@@ -679,8 +660,8 @@ pub async fn share(mut req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn unshare(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn unshare(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::DocumentsWrite)?;
     let db = db::database(&cx.env)?;
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
@@ -701,7 +682,7 @@ pub async fn unshare(req: Request, cx: &Ctx) -> ApiResult {
             .target("document", &doc.id)
             .details(json!({"user_id": user})),
     ];
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    audit::write(&db, &auth::audit_origin(cx), &events, || {
         Ok(vec![sql!(
             db,
             "DELETE FROM document_shares WHERE doc_id = ?1 AND user_id = ?2",

@@ -6,14 +6,14 @@
 //! and released by whoever removes the row (`purge`): a failed upload, a delete, the sweep of
 //! abandoned uploads. The R2 key is derived from ids only (`edge_core::files::object_key`).
 
-use super::identity::Page;
 use crate::audit::{self, Event};
 use crate::auth::{self, OrgAccess};
-use crate::body::read_json;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db::{self, V};
 use crate::http::{self, ApiResult, OrInternal};
 use crate::jobs::{self, NewJob};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::storage::{self, Incoming};
 use crate::{platform, sql};
 use edge_core::files::{self as rules, Grant, RangeAnswer};
@@ -150,8 +150,8 @@ pub async fn purge(env: &Env, db: &D1Database, id: &str, status: &str) -> Result
 }
 
 /// The media type of an upload body: required, valid.
-fn body_content_type(req: &Request) -> Result<String, ApiError> {
-    let raw = req.headers().get("Content-Type").ok().flatten();
+fn body_content_type(cx: &Ctx) -> Result<String, ApiError> {
+    let raw = cx.header("Content-Type");
     let raw = raw.ok_or_else(|| {
         ApiError::unsupported_media_type("Uploads need a Content-Type header (the file's type).")
     })?;
@@ -159,15 +159,14 @@ fn body_content_type(req: &Request) -> Result<String, ApiError> {
         .map_err(|m| ApiError::unsupported_media_type(format!("Content-Type {m}.")))
 }
 
-fn declared_length(req: &Request, max: u64) -> Result<u64, ApiError> {
-    let header = req.headers().get("Content-Length").ok().flatten();
+fn declared_length(cx: &Ctx, max: u64) -> Result<u64, ApiError> {
+    let header = cx.header("Content-Length");
     rules::declared_length(header.as_deref(), max)
 }
 
 /// Marks an uploaded file ready, queues its `file.process` job and records the upload, in one
 /// batch; then sends the job's message. `from` is the state the upload was in.
 async fn finish_upload(
-    req: &Request,
     cx: &Ctx,
     db: &D1Database,
     file: &FileRow,
@@ -189,7 +188,7 @@ async fn finish_upload(
         .target("file", &file.id)
         .details(json!({"name": file.name, "size": file.size, "sha256": sha256}))
         .only_if(ready, vec![V::from(&file.id), V::from(sha256)])];
-    let results = audit::write(db, &auth::audit_origin(req, cx), &events, || {
+    let results = audit::write(db, &auth::audit_origin(cx), &events, || {
         Ok(vec![
             sql!(
                 db,
@@ -292,7 +291,7 @@ async fn insert_row(
 /// Streams the body into the file's object; on any failure the partial object is removed and
 /// the row goes back to `back_to` (a signed URL may be retried) or is purged (`None`).
 async fn store(
-    req: &mut Request,
+    req: &Request,
     cx: &Ctx,
     db: &D1Database,
     file: &FileRow,
@@ -328,16 +327,16 @@ async fn store(
 }
 
 /// `POST /v1/orgs/{org}/files?name=`: the raw body, streamed to R2.
-pub async fn upload(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn upload(body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesWrite)?;
-    let name = cx.query(&req, "name").unwrap_or_else(|| "untitled".into());
+    let name = cx.query("name").unwrap_or_else(|| "untitled".into());
     let name = rules::name(&name).map_err(|m| {
         ApiError::validation_failed("Invalid file name.")
             .with_errors(vec![FieldError::new("name", m)])
     })?;
-    let content_type = body_content_type(&req)?;
-    let size = declared_length(&req, max_upload(cx, &access))?;
+    let content_type = body_content_type(cx)?;
+    let size = declared_length(cx, max_upload(cx, &access))?;
     reserve(cx, &access, size).await?;
     let db = db::database(&cx.env)?;
     let file = insert_row(
@@ -351,8 +350,8 @@ pub async fn upload(mut req: Request, cx: &Ctx) -> ApiResult {
         UPLOAD_TTL_S,
     )
     .await?;
-    let sha = store(&mut req, cx, &db, &file, None).await?;
-    let result = finish_upload(&req, cx, &db, &file, "uploading", &sha, access.actor()).await;
+    let sha = store(body.raw(), cx, &db, &file, None).await?;
+    let result = finish_upload(cx, &db, &file, "uploading", &sha, access.actor()).await;
     if result.is_err() {
         cleanup(cx, &db, &file, "uploading").await;
     }
@@ -396,9 +395,8 @@ impl Declared {
     }
 }
 
-fn base_url(req: &Request) -> Result<String, ApiError> {
-    let url = req.url().or_internal("request url")?;
-    Ok(url.origin().ascii_serialization())
+fn base_url(cx: &Ctx) -> &str {
+    &cx.head.base
 }
 
 fn expires_at(expires: i64) -> String {
@@ -412,10 +410,10 @@ fn content_path(org_id: &str, id: &str) -> String {
 }
 
 /// `POST /v1/orgs/{org}/files/uploads`: a signed, single-use upload URL (10 minutes).
-pub async fn create_upload_url(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn create_upload_url(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesWrite)?;
-    let body: Declared = read_json(&mut req).await?;
+    let body: Declared = body.json().await?;
     let body = body.check(max_upload(cx, &access))?;
     reserve(cx, &access, body.size).await?;
     let db = db::database(&cx.env)?;
@@ -442,7 +440,7 @@ pub async fn create_upload_url(mut req: Request, cx: &Ctx) -> ApiResult {
         expires,
     };
     let signature = grant.sign(cx.config.url_signing_secret.as_bytes());
-    let mut url = worker::Url::parse(&format!("{}{path}", base_url(&req)?)).or_internal("url")?;
+    let mut url = worker::Url::parse(&format!("{}{path}", base_url(cx))).or_internal("url")?;
     url.query_pairs_mut()
         .append_pair("expires", &expires.to_string())
         .append_pair("size", &body.size.to_string())
@@ -459,24 +457,18 @@ pub async fn create_upload_url(mut req: Request, cx: &Ctx) -> ApiResult {
 }
 
 /// The grant a signed URL's query claims, checked against its signature.
-fn signed(
-    req: &Request,
-    cx: &Ctx,
-    method: &str,
-    size: u64,
-    content_type: &str,
-) -> Result<(), ApiError> {
+fn signed(cx: &Ctx, method: &str, size: u64, content_type: &str) -> Result<(), ApiError> {
     let org_id = cx.param("org");
     let file_id = cx.param("id");
     let expires: i64 = cx
-        .query(req, "expires")
+        .query("expires")
         .and_then(|e| e.parse().ok())
         .ok_or_else(forbidden_url)?;
-    let signature = cx.query(req, "signature").ok_or_else(forbidden_url)?;
-    let path = req.path();
+    let signature = cx.query("signature").ok_or_else(forbidden_url)?;
+    let path = &cx.head.path;
     let grant = Grant {
         method,
-        path: &path,
+        path,
         org_id,
         file_id,
         size,
@@ -500,15 +492,15 @@ fn signed(
 
 /// `PUT /v1/orgs/{org}/files/{id}/content?…&signature=`: the upload a signed URL allows,
 /// once. No credential: the URL is the capability.
-pub async fn signed_upload(mut req: Request, cx: &Ctx) -> ApiResult {
+pub async fn signed_upload(body: Body, cx: &Ctx) -> ApiResult {
     let size: u64 = cx
-        .query(&req, "size")
+        .query("size")
         .and_then(|s| s.parse().ok())
         .ok_or_else(forbidden_url)?;
-    let content_type = cx.query(&req, "content_type").ok_or_else(forbidden_url)?;
-    signed(&req, cx, "PUT", size, &content_type)?;
+    let content_type = cx.query("content_type").ok_or_else(forbidden_url)?;
+    signed(cx, "PUT", size, &content_type)?;
     let mut c = Checks::new();
-    let sent_type = req.headers().get("Content-Type").ok().flatten();
+    let sent_type = cx.header("Content-Type");
     c.check(
         sent_type
             .as_deref()
@@ -517,7 +509,7 @@ pub async fn signed_upload(mut req: Request, cx: &Ctx) -> ApiResult {
         "Content-Type",
         format!("must be {content_type}, as the upload URL was made for"),
     );
-    let sent_len = req.headers().get("Content-Length").ok().flatten();
+    let sent_len = cx.header("Content-Length");
     if sent_len.is_none() {
         return Err(ApiError::length_required(
             "Uploads need a Content-Length header (chunked bodies are not accepted).",
@@ -548,12 +540,12 @@ pub async fn signed_upload(mut req: Request, cx: &Ctx) -> ApiResult {
     ))
     .await?;
     let file = file.ok_or_else(forbidden_url)?;
-    let sha = store(&mut req, cx, &db, &file, Some("pending")).await?;
+    let sha = store(body.raw(), cx, &db, &file, Some("pending")).await?;
     let actor = audit::Actor {
         kind: "signed_url",
         id: Some(file.uploader_id.clone()),
     };
-    let result = finish_upload(&req, cx, &db, &file, "uploading", &sha, actor).await;
+    let result = finish_upload(cx, &db, &file, "uploading", &sha, actor).await;
     if result.is_err() {
         cleanup(cx, &db, &file, "uploading").await;
     }
@@ -561,10 +553,10 @@ pub async fn signed_upload(mut req: Request, cx: &Ctx) -> ApiResult {
 }
 
 /// `GET /v1/orgs/{org}/files`: ready files, newest first.
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesRead)?;
-    let page = Page::from_query(&req, cx, "files", &access.org_id)?;
+    let page = Page::from_query(cx, "files", &access.org_id)?;
     let (k, i) = page.after_key();
     let db = db::database(&cx.env)?;
     let rows: Vec<FileRow> = db::all(sql!(
@@ -589,8 +581,8 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
 }
 
 /// `GET /v1/orgs/{org}/files/{id}`: metadata.
-pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn get(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesRead)?;
     let db = db::database(&cx.env)?;
     let file = load(&db, &access.org_id, cx.param("id"), "ready").await?;
@@ -600,28 +592,28 @@ pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
 }
 
 /// `GET /v1/orgs/{org}/files/{id}/content`: the bytes, by credential or signed URL.
-pub async fn content(req: Request, cx: &Ctx) -> ApiResult {
+pub async fn content(cx: &Ctx) -> ApiResult {
     let db = db::database(&cx.env)?;
     let org_id = cx.param("org");
-    let file = if cx.query(&req, "signature").is_some() {
+    let file = if cx.query("signature").is_some() {
         // The row is read first so the signature covers its size and type; an unknown file
         // is the same 403 as a bad signature (a signed URL reveals nothing).
         let file = load(&db, org_id, cx.param("id"), "ready")
             .await
             .map_err(|_| forbidden_url())?;
-        signed(&req, cx, "GET", file.size(), &file.content_type)?;
+        signed(cx, "GET", file.size(), &file.content_type)?;
         file
     } else {
-        let access = auth::org_access(&req, cx, org_id).await?;
+        let access = auth::org_access(cx, org_id).await?;
         access.require(Action::FilesRead)?;
         load(&db, &access.org_id, cx.param("id"), "ready").await?
     };
-    serve(&req, cx, &file).await
+    serve(cx, &file).await
 }
 
-async fn serve(req: &Request, cx: &Ctx, file: &FileRow) -> ApiResult {
+async fn serve(cx: &Ctx, file: &FileRow) -> ApiResult {
     let etag = file.etag();
-    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let header = |name: &str| cx.header(name);
     if let Some(inm) = header("If-None-Match") {
         if edge_core::documents::matches_weak(&inm, &etag) {
             let mut resp = http::empty(304);
@@ -685,8 +677,8 @@ async fn serve(req: &Request, cx: &Ctx, file: &FileRow) -> ApiResult {
 
 /// `POST /v1/orgs/{org}/files/{id}/download-url`: a signed GET URL (10 minutes, reusable
 /// until then so players can make range requests).
-pub async fn download_url(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn download_url(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesRead)?;
     let db = db::database(&cx.env)?;
     let file = load(&db, &access.org_id, cx.param("id"), "ready").await?;
@@ -704,7 +696,7 @@ pub async fn download_url(req: Request, cx: &Ctx) -> ApiResult {
     .sign(cx.config.url_signing_secret.as_bytes());
     let url = format!(
         "{}{path}?expires={expires}&signature={signature}",
-        base_url(&req)?
+        base_url(cx)
     );
     http::json(200, &json!({"url": url, "expires_at": expires_at(expires)}))
 }
@@ -712,8 +704,8 @@ pub async fn download_url(req: Request, cx: &Ctx) -> ApiResult {
 /// `DELETE /v1/orgs/{org}/files/{id}`: the row leaves the API at once (state `deleting`, in
 /// the same batch as the audit entry), then the object is removed and the row purged, which
 /// gives the storage back. If R2 fails, the sweep finishes the job.
-pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn delete(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesWrite)?;
     let db = db::database(&cx.env)?;
     let file = load(&db, &access.org_id, cx.param("id"), "ready").await?;
@@ -723,7 +715,7 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
         .target("file", &file.id)
         .details(json!({"name": file.name, "size": file.size}))
         .only_if(marked, vec![V::from(&file.id), V::from(&now)])];
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let results = audit::write(&db, &auth::audit_origin(cx), &events, || {
         Ok(vec![sql!(
             db,
             "UPDATE files SET status = 'deleting', updated_at = ?3 WHERE id = ?1 AND org_id = ?2 AND status = 'ready'",
@@ -788,10 +780,10 @@ fn upload_key_and_id(file: &FileRow) -> Result<(String, String), ApiError> {
 }
 
 /// `POST /v1/orgs/{org}/files/multipart` `{name, content_type, size}`.
-pub async fn multipart_create(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn multipart_create(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesWrite)?;
-    let body: Declared = read_json(&mut req).await?;
+    let body: Declared = body.json().await?;
     let body = body.check(max_upload(cx, &access))?;
     reserve(cx, &access, body.size).await?;
     let db = db::database(&cx.env)?;
@@ -843,11 +835,8 @@ pub async fn multipart_create(mut req: Request, cx: &Ctx) -> ApiResult {
     Ok(resp)
 }
 
-async fn open_upload(
-    req: &Request,
-    cx: &Ctx,
-) -> Result<(OrgAccess, D1Database, FileRow), ApiError> {
-    let access = auth::org_access(req, cx, cx.param("org")).await?;
+async fn open_upload(cx: &Ctx) -> Result<(OrgAccess, D1Database, FileRow), ApiError> {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::FilesWrite)?;
     let db = db::database(&cx.env)?;
     let file = load(&db, &access.org_id, cx.param("upload"), "multipart")
@@ -857,15 +846,15 @@ async fn open_upload(
 }
 
 /// `GET /v1/orgs/{org}/files/multipart/{upload}`: the upload and the parts received so far.
-pub async fn multipart_get(req: Request, cx: &Ctx) -> ApiResult {
-    let (_, db, file) = open_upload(&req, cx).await?;
+pub async fn multipart_get(cx: &Ctx) -> ApiResult {
+    let (_, db, file) = open_upload(cx).await?;
     let parts = parts_of(&db, &file.id).await?;
     http::json(200, &upload_public(&file, &parts))
 }
 
 /// `PUT /v1/orgs/{org}/files/multipart/{upload}/parts/{n}`: one part, streamed.
-pub async fn multipart_part(req: Request, cx: &Ctx) -> ApiResult {
-    let (_, db, file) = open_upload(&req, cx).await?;
+pub async fn multipart_part(body: Body, cx: &Ctx) -> ApiResult {
+    let (_, db, file) = open_upload(cx).await?;
     let part_size = file
         .part_size
         .and_then(|p| u64::try_from(p).ok())
@@ -876,7 +865,7 @@ pub async fn multipart_part(req: Request, cx: &Ctx) -> ApiResult {
         ApiError::validation_failed("No such part number.")
             .with_errors(vec![FieldError::new("n", format!("must be 1 to {count}"))])
     })?;
-    let length = declared_length(&req, u64::MAX)?;
+    let length = declared_length(cx, u64::MAX)?;
     if length != expected {
         return Err(ApiError::validation_failed(format!(
             "Part {n} must be exactly {expected} bytes (parts are {part_size} bytes, the last one the rest)."
@@ -885,7 +874,7 @@ pub async fn multipart_part(req: Request, cx: &Ctx) -> ApiResult {
     }
     let (key, upload_id) = upload_key_and_id(&file)?;
     let bucket = storage::bucket(&cx.env)?;
-    let etag = Incoming::new(&req, length)?
+    let etag = Incoming::new(body.raw(), length)?
         .put_part(&bucket, &key, &upload_id, n as u16)
         .await?;
     let now = platform::rfc3339(platform::now());
@@ -913,8 +902,8 @@ pub async fn multipart_part(req: Request, cx: &Ctx) -> ApiResult {
 
 /// `POST /v1/orgs/{org}/files/multipart/{upload}/complete`: assembles the parts (all must be
 /// there), hashes the result as a stream, and makes the file ready.
-pub async fn multipart_complete(req: Request, cx: &Ctx) -> ApiResult {
-    let (access, db, file) = open_upload(&req, cx).await?;
+pub async fn multipart_complete(cx: &Ctx) -> ApiResult {
+    let (access, db, file) = open_upload(cx).await?;
     let part_size = file
         .part_size
         .and_then(|p| u64::try_from(p).ok())
@@ -983,7 +972,7 @@ pub async fn multipart_complete(req: Request, cx: &Ctx) -> ApiResult {
             "assembled size differs from the declared size",
         ));
     }
-    let result = finish_upload(&req, cx, &db, &file, "uploading", &sha, access.actor()).await;
+    let result = finish_upload(cx, &db, &file, "uploading", &sha, access.actor()).await;
     if result.is_err() {
         cleanup(cx, &db, &file, "uploading").await;
     }
@@ -991,8 +980,8 @@ pub async fn multipart_complete(req: Request, cx: &Ctx) -> ApiResult {
 }
 
 /// `DELETE /v1/orgs/{org}/files/multipart/{upload}`: aborts the upload and frees its storage.
-pub async fn multipart_abort(req: Request, cx: &Ctx) -> ApiResult {
-    let (_, db, file) = open_upload(&req, cx).await?;
+pub async fn multipart_abort(cx: &Ctx) -> ApiResult {
+    let (_, db, file) = open_upload(cx).await?;
     if !abort(&cx.env, &db, &file).await? {
         return Err(ApiError::not_found("No such multipart upload."));
     }

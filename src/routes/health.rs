@@ -1,7 +1,7 @@
 //! `GET /health` (the process answers) and `GET /health/ready` (every dependency answers).
 
+use crate::ctx::Ctx;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
 use edge_core::ApiError;
 use futures_util::future::{join4, FutureExt, LocalBoxFuture, Shared};
 use serde_json::json;

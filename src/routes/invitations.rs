@@ -1,13 +1,15 @@
 //! Invitations: an admin invites an email with a role; an `email` job carries a sealed,
 //! expiring link; the invitee, signed in with that email, accepts it once.
 
-use super::identity::{Page, UserRow};
-use crate::audit::{self, Actor, Event};
+use super::identity::UserRow;
+use crate::admin;
+use crate::audit::{Actor, Event};
 use crate::auth;
-use crate::body::{read_json, read_json_bytes};
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db::{self, V};
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::sql;
 use crate::{jobs, platform};
 use edge_core::ids::{self, IdKind};
@@ -17,7 +19,6 @@ use edge_core::validate::Email;
 use edge_core::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::Request;
 
 const PURPOSE: &str = "invitation";
 const TTL_SECONDS: i64 = 7 * 24 * 3600;
@@ -83,17 +84,13 @@ struct CreateBody {
     role: String,
 }
 
-pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::InvitationsManage)?;
-    let bytes = read_json_bytes(&mut req).await?;
-    crate::idempotency::run(&req, cx, &access, &bytes, || {
-        invite(&req, cx, &access, &bytes)
-    })
-    .await
+pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::InvitationsManage).await?;
+    let bytes = body.json_bytes().await?;
+    crate::idempotency::run(cx, &access, &bytes, || invite(cx, &access, &bytes)).await
 }
 
-async fn invite(req: &Request, cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResult {
+async fn invite(cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResult {
     let body: CreateBody = edge_core::json::decode(bytes)?;
     let email = Email::parse(&body.email);
     let role = Role::parse(&body.role);
@@ -130,12 +127,10 @@ async fn invite(req: &Request, cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8])
     let now = platform::now();
     let expires = now.timestamp() + TTL_SECONDS;
     let invited_by = access.user_id().map(str::to_owned);
-    let events = [
-        Event::new(&access.org_id, "invitation.created", access.actor())
-            .target("invitation", &id)
-            .details(json!({"email": email.as_str(), "role": role.as_str()})),
-    ];
-    audit::write(&db, &auth::audit_origin(req, cx), &events, || {
+    let events = [admin::event(access, "invitation.created")
+        .target("invitation", &id)
+        .details(json!({"email": email.as_str(), "role": role.as_str()}))];
+    admin::commit(cx, &db, &events, || {
         Ok(vec![sql!(
             db,
             "INSERT INTO invitations (id, org_id, email, role, invited_by, created_at, expires_at) \
@@ -149,8 +144,7 @@ async fn invite(req: &Request, cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8])
             expires
         )?])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
 
     let token = sealed::seal(
         cx.config.url_signing_secret.as_bytes(),
@@ -183,10 +177,9 @@ async fn invite(req: &Request, cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8])
     )
 }
 
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::InvitationsManage)?;
-    let page = Page::from_query(&req, cx, "invitations", &access.org_id)?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::InvitationsManage).await?;
+    let page = Page::from_query(cx, "invitations", &access.org_id)?;
     let (k, i) = page.after_key();
     let db = db::database(&cx.env)?;
     let rows: Vec<InvitationRow> = db::all(sql!(
@@ -207,9 +200,8 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::InvitationsManage)?;
+pub async fn delete(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::InvitationsManage).await?;
     let id = cx.param("id");
     let not_found = || ApiError::not_found("No such invitation.");
     if !ids::is_id(IdKind::Invitation, id) {
@@ -230,11 +222,8 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
         ));
     }
     if row.revoked_at.is_none() {
-        let events = [
-            Event::new(&access.org_id, "invitation.revoked", access.actor())
-                .target("invitation", id),
-        ];
-        audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+        let events = [admin::event(&access, "invitation.revoked").target("invitation", id)];
+        admin::commit(cx, &db, &events, || {
             Ok(vec![sql!(
                 db,
                 "UPDATE invitations SET revoked_at = ?3 WHERE id = ?1 AND org_id = ?2 AND revoked_at IS NULL",
@@ -243,8 +232,7 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
                 platform::rfc3339(platform::now())
             )?])
         })
-        .await
-        .map_err(audit::WriteError::into_api)?;
+        .await?;
     }
     Ok(http::empty(204))
 }
@@ -263,9 +251,9 @@ fn invalid() -> ApiError {
         )])
 }
 
-pub async fn accept(mut req: Request, cx: &Ctx) -> ApiResult {
-    let (user_id, _) = auth::user(&req, cx).await?;
-    let body: AcceptBody = read_json(&mut req).await?;
+pub async fn accept(mut body: Body, cx: &Ctx) -> ApiResult {
+    let (user_id, _) = auth::user(cx).await?;
+    let body: AcceptBody = body.json().await?;
     let now = platform::now();
     let claims: Claims = sealed::open_expiring(
         cx.config.url_signing_secret.as_bytes(),
@@ -299,7 +287,7 @@ pub async fn accept(mut req: Request, cx: &Ctx) -> ApiResult {
             .details(json!({"role": inv.role}))
             .only_if(accepted, vec![V::from(&inv.id), V::from(&user_id)]),
     ];
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let results = admin::commit(cx, &db, &events, || {
         Ok(vec![
             sql!(
                 db,
@@ -322,8 +310,7 @@ pub async fn accept(mut req: Request, cx: &Ctx) -> ApiResult {
             )?,
         ])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     if results.first().map(db::changes) != Some(1) {
         return Err(invalid());
     }

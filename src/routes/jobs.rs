@@ -1,14 +1,14 @@
 //! The public jobs API: queue heavy work for the organization's origin and follow it.
 //! Creating a job consumes the plan's jobs-per-day quota before anything is written.
 
-use super::identity::Page;
 use crate::auth;
-use crate::body::read_json_bytes;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
 use crate::idempotency;
 use crate::jobs::{self, JobRow, NewJob};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::{self, IdKind};
@@ -18,7 +18,6 @@ use edge_core::policy::Action;
 use edge_core::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::json;
-use worker::Request;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -28,14 +27,11 @@ struct CreateBody {
     payload: serde_json::Value,
 }
 
-pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::JobsWrite)?;
-    let bytes = read_json_bytes(&mut req).await?;
-    idempotency::run(&req, cx, &access, &bytes, || {
-        create_job(cx, &access, &bytes)
-    })
-    .await
+    let bytes = body.json_bytes().await?;
+    idempotency::run(cx, &access, &bytes, || create_job(cx, &access, &bytes)).await
 }
 
 async fn create_job(cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResult {
@@ -73,8 +69,8 @@ fn public(row: &JobRow) -> serde_json::Value {
     v
 }
 
-pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn get(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::JobsRead)?;
     let id = cx.param("id");
     let not_found = || ApiError::not_found("No such job.");
@@ -89,10 +85,10 @@ pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
     http::json(200, &public(&row))
 }
 
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::JobsRead)?;
-    let status = match cx.query(&req, "status") {
+    let status = match cx.query("status") {
         None => None,
         Some(s) => Some(JobStatus::parse(&s).ok_or_else(|| {
             ApiError::validation_failed("Unknown status.").with_errors(vec![FieldError::new(
@@ -101,7 +97,7 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
             )])
         })?),
     };
-    let page = Page::from_query(&req, cx, "jobs", &access.org_id)?;
+    let page = Page::from_query(cx, "jobs", &access.org_id)?;
     let (k, i) = page.after_key();
     let db = db::database(&cx.env)?;
     let rows: Vec<JobRow> = db::all(sql!(

@@ -2,17 +2,16 @@
 
 use super::identity::{user_orgs, UserRow};
 use crate::auth;
-use crate::body::read_json;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
 use edge_core::validate;
 use edge_core::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::json;
-use worker::Request;
 
 async fn me(cx: &Ctx, user_id: &str) -> ApiResult {
     let db = db::database(&cx.env)?;
@@ -29,8 +28,8 @@ async fn me(cx: &Ctx, user_id: &str) -> ApiResult {
     http::json(200, &body)
 }
 
-pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
-    let (user_id, _) = auth::user(&req, cx).await?;
+pub async fn get(cx: &Ctx) -> ApiResult {
+    let (user_id, _) = auth::user(cx).await?;
     me(cx, &user_id).await
 }
 
@@ -40,9 +39,9 @@ struct PatchBody {
     name: Option<String>,
 }
 
-pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
-    let (user_id, _) = auth::user(&req, cx).await?;
-    let body: PatchBody = read_json(&mut req).await?;
+pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
+    let (user_id, _) = auth::user(cx).await?;
+    let body: PatchBody = body.json().await?;
     if let Some(raw) = body.name {
         let name = validate::name(&raw, 100).map_err(|m| {
             ApiError::validation_failed("The name is invalid.")

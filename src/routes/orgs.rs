@@ -2,14 +2,16 @@
 //! under the rules of `edge_core::policy` plus one data rule checked inside the write: an
 //! organization always keeps at least one owner.
 
-use super::identity::{OrgBrief, Page};
+use super::identity::OrgBrief;
 use super::member_writes;
-use crate::audit::{self, Actor, Event};
+use crate::admin;
+use crate::audit::{Actor, Event};
 use crate::auth::{self, OrgAccess};
-use crate::body::read_json;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
+use crate::list::Page;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::{self, IdKind};
@@ -18,7 +20,6 @@ use edge_core::validate;
 use edge_core::{ApiError, FieldError};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use worker::Request;
 
 #[derive(Debug, Deserialize)]
 struct OrgRow {
@@ -52,9 +53,9 @@ fn org_name(raw: &str) -> Result<String, ApiError> {
     })
 }
 
-pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
-    let (user_id, _) = auth::user(&req, cx).await?;
-    let page = Page::from_query(&req, cx, "orgs", &user_id)?;
+pub async fn list(cx: &Ctx) -> ApiResult {
+    let (user_id, _) = auth::user(cx).await?;
+    let page = Page::from_query(cx, "orgs", &user_id)?;
     let db = db::database(&cx.env)?;
     let (k, i) = page.after_key();
     let rows: Vec<OrgBrief> = db::all(sql!(
@@ -77,15 +78,15 @@ pub async fn list(req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
-    let (user_id, _) = auth::user(&req, cx).await?;
-    let body: NameBody = read_json(&mut req).await?;
+pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
+    let (user_id, _) = auth::user(cx).await?;
+    let body: NameBody = body.json().await?;
     let name = org_name(&body.name)?;
     let db = db::database(&cx.env)?;
     let org_id = platform::new_id(IdKind::Org);
     let now = platform::rfc3339(platform::now());
     let events = [Event::new(&org_id, "org.created", Actor::user(&user_id)).target("org", &org_id)];
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    admin::commit(cx, &db, &events, || {
         Ok(vec![
             sql!(
                 db,
@@ -103,8 +104,7 @@ pub async fn create(mut req: Request, cx: &Ctx) -> ApiResult {
             )?,
         ])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     let mut resp = http::json(
         201,
         &json!({"id": org_id, "name": name, "plan": "free", "role": "owner", "created_at": now, "updated_at": now}),
@@ -126,23 +126,21 @@ async fn load(cx: &Ctx, access: &OrgAccess) -> Result<OrgRow, ApiError> {
     .ok_or_else(|| ApiError::not_found("No such organization."))
 }
 
-pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::OrgRead)?;
+pub async fn get(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::OrgRead).await?;
     http::json(200, &load(cx, &access).await?.public(access.role))
 }
 
-pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::OrgUpdate)?;
-    let body: NameBody = read_json(&mut req).await?;
+pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::OrgUpdate).await?;
+    let body: NameBody = body.json().await?;
     let name = org_name(&body.name)?;
     let db = db::database(&cx.env)?;
     let now = platform::rfc3339(platform::now());
-    let events = [Event::new(&access.org_id, "org.renamed", access.actor())
+    let events = [admin::event(&access, "org.renamed")
         .target("org", &access.org_id)
         .details(json!({"name": name}))];
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    admin::commit(cx, &db, &events, || {
         Ok(vec![sql!(
             db,
             "UPDATE organizations SET name = ?2, updated_at = ?3 WHERE id = ?1",
@@ -151,21 +149,18 @@ pub async fn patch(mut req: Request, cx: &Ctx) -> ApiResult {
             &now
         )?])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     http::json(200, &load(cx, &access).await?.public(access.role))
 }
 
-pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::OrgDelete)?;
+pub async fn delete(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::OrgDelete).await?;
     let db = db::database(&cx.env)?;
-    let events =
-        [Event::new(&access.org_id, "org.deleted", access.actor()).target("org", &access.org_id)];
+    let events = [admin::event(&access, "org.deleted").target("org", &access.org_id)];
     // Memberships, keys, invitations, jobs and file rows go with it (ON DELETE CASCADE); the
     // audit chain stays, as the record of what happened. Its R2 objects and open multipart
     // uploads are recorded for purging in the same batch, then purged (the sweep finishes).
-    audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    admin::commit(cx, &db, &events, || {
         Ok(vec![
             crate::jobs::purge::record_org(&db, &access.org_id)?,
             sql!(
@@ -175,8 +170,7 @@ pub async fn delete(req: Request, cx: &Ctx) -> ApiResult {
             )?,
         ])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     if let Some(prefix) = edge_core::purge::org_prefix(&access.org_id) {
         crate::jobs::purge::run_now(&cx.env, &prefix).await;
     }
@@ -209,10 +203,9 @@ impl MemberRow {
 const MEMBER_SELECT: &str = "SELECT m.user_id, u.email, u.name, m.role, m.created_at AS joined_at \
      FROM memberships m JOIN users u ON u.id = m.user_id";
 
-pub async fn members(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::MembersRead)?;
-    let page = Page::from_query(&req, cx, "members", &access.org_id)?;
+pub async fn members(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::MembersRead).await?;
+    let page = Page::from_query(cx, "members", &access.org_id)?;
     let (k, i) = page.after_key();
     let db = db::database(&cx.env)?;
     let rows: Vec<MemberRow> = db::all(sql!(
@@ -263,11 +256,10 @@ struct RoleBody {
     role: String,
 }
 
-pub async fn member_patch(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::MembersRead)?;
+pub async fn member_patch(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::MembersRead).await?;
     let target = member(cx, &access.org_id, cx.param("user")).await?;
-    let body: RoleBody = read_json(&mut req).await?;
+    let body: RoleBody = body.json().await?;
     let to = Role::parse(&body.role).ok_or_else(|| {
         ApiError::validation_failed("Unknown role.").with_errors(vec![FieldError::new(
             "role",
@@ -279,13 +271,11 @@ pub async fn member_patch(mut req: Request, cx: &Ctx) -> ApiResult {
     access.require(Action::MemberChangeRole { from, to, is_self })?;
     if from != to {
         let db = db::database(&cx.env)?;
-        let events = [
-            Event::new(&access.org_id, "member.role_changed", access.actor())
-                .target("user", &target.user_id)
-                .details(json!({"from": from.as_str(), "to": to.as_str()}))
-                .only_if(member_writes::CHANGED_ONE, vec![]),
-        ];
-        let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+        let events = [admin::event(&access, "member.role_changed")
+            .target("user", &target.user_id)
+            .details(json!({"from": from.as_str(), "to": to.as_str()}))
+            .only_if(member_writes::CHANGED_ONE, vec![])];
+        let results = admin::commit(cx, &db, &events, || {
             Ok(vec![member_writes::change_role(
                 &db,
                 &access,
@@ -294,8 +284,7 @@ pub async fn member_patch(mut req: Request, cx: &Ctx) -> ApiResult {
                 to,
             )?])
         })
-        .await
-        .map_err(audit::WriteError::into_api)?;
+        .await?;
         if results.first().map(db::changes) != Some(1) {
             return Err(
                 member_writes::refusal(&db, &access, &target.user_id, from, last_owner()).await,
@@ -318,8 +307,8 @@ pub async fn member_patch(mut req: Request, cx: &Ctx) -> ApiResult {
     )
 }
 
-pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn member_delete(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     let target = member(cx, &access.org_id, cx.param("user")).await?;
     let is_self = access.user_id() == Some(target.user_id.as_str());
     let role = Role::parse(&target.role).unwrap_or(Role::Viewer);
@@ -340,7 +329,7 @@ pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
     .target("user", &target.user_id)
     .details(json!({"role": target.role}))
     .only_if(member_writes::CHANGED_ONE, vec![])];
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let results = admin::commit(cx, &db, &events, || {
         Ok(vec![member_writes::remove(
             &db,
             &access,
@@ -348,8 +337,7 @@ pub async fn member_delete(req: Request, cx: &Ctx) -> ApiResult {
             role,
         )?])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     if results.first().map(db::changes) != Some(1) {
         return Err(
             member_writes::refusal(&db, &access, &target.user_id, role, last_owner()).await,

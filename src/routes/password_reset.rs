@@ -9,10 +9,10 @@ use super::auth::invalid_token;
 use super::identity::user_orgs;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{self, sessions};
-use crate::body::read_json;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::db::{self, V};
 use crate::http::{self, ApiResult};
-use crate::pipeline::Ctx;
 use crate::sql;
 use crate::{platform, realtime};
 use edge_core::rooms;
@@ -20,7 +20,6 @@ use edge_core::tokens::{self, SecretKind};
 use edge_core::{password, ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::json;
-use worker::Request;
 
 /// Attempts when a reset of the same user is requested while we confirm (the count of
 /// outstanding tokens the audit entry states must be exact).
@@ -49,8 +48,8 @@ struct Count {
 const OUTSTANDING: &str =
     "SELECT COUNT(*) AS n FROM password_resets WHERE user_id = ?1 AND used_at IS NULL AND expires_at >= ?2";
 
-pub async fn confirm(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: ResetConfirmBody = read_json(&mut req).await?;
+pub async fn confirm(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: ResetConfirmBody = body.json().await?;
     if let Err(m) = password::check_policy(&body.new_password) {
         return Err(
             ApiError::validation_failed("The new password does not meet the policy.")
@@ -92,7 +91,7 @@ pub async fn confirm(mut req: Request, cx: &Ctx) -> ApiResult {
                     .only_if(used, used_args())
             })
             .collect();
-        let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+        let results = audit::write(&db, &auth::audit_origin(cx), &events, || {
             Ok(vec![
                 // Claims the presented token, only if the outstanding count is still the one
                 // the audit entry states.

@@ -11,9 +11,9 @@
 //! bodies belong in a file upload or a job.
 
 use crate::auth::{self, Credential};
-use crate::body::read_limited;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::http::ApiResult;
-use crate::pipeline::Ctx;
 use crate::platform;
 use edge_core::origin_signing::{self, ProxyFields};
 use edge_core::policy::Action;
@@ -37,11 +37,11 @@ const DROP_RESPONSE: &[&str] = &[
     "content-length",
 ];
 
-pub async fn forward(mut req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn forward(mut body: Body, cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::OriginProxy)?;
-    let method = req.method();
-    let query = req.url().ok().and_then(|u| u.query().map(str::to_owned));
+    let method = Method::from(cx.head.method.clone());
+    let query = cx.head.raw_query.clone();
     let path = format!(
         "/{}{}",
         cx.param("path"),
@@ -49,11 +49,11 @@ pub async fn forward(mut req: Request, cx: &Ctx) -> ApiResult {
     );
     let body = match method {
         Method::Get | Method::Head => Vec::new(),
-        _ => read_limited(&mut req, MAX_BODY).await?,
+        _ => body.limited(MAX_BODY).await?,
     };
 
     let headers = Headers::new();
-    for (name, value) in req.headers().entries() {
+    for (name, value) in cx.head.headers().entries() {
         if origin_signing::is_forwarded_header(&name) {
             let _ = headers.append(&name, &value);
         }

@@ -3,9 +3,9 @@
 //! `edge_core::rooms`; the object is `edge_durable_objects::Room`.
 
 use crate::auth::{self, Credential, OrgAccess};
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult, OrInternal};
-use crate::pipeline::Ctx;
 use crate::sql;
 use crate::{platform, realtime};
 use edge_core::policy::Action;
@@ -55,8 +55,8 @@ async fn joinable(cx: &Ctx, access: &OrgAccess) -> Result<RoomName, ApiError> {
 }
 
 /// `POST /v1/orgs/{org}/rooms/{room}/tickets`: a single-use, 60 s ticket for a browser.
-pub async fn ticket(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn ticket(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     let room = joinable(cx, &access).await?;
     let Credential::User {
         user_id,
@@ -90,12 +90,12 @@ pub async fn ticket(req: Request, cx: &Ctx) -> ApiResult {
 
 /// The caller of a connect: by the `Authorization` header when there is one, else by
 /// `?ticket=` (whose user and session are checked again, as a bearer's would be).
-async fn connecting(req: &Request, cx: &Ctx) -> Result<(OrgAccess, Option<Ticket>), ApiError> {
+async fn connecting(cx: &Ctx) -> Result<(OrgAccess, Option<Ticket>), ApiError> {
     let org = cx.param("org");
-    let has_header = req.headers().has("Authorization").unwrap_or(false);
-    let ticket = cx.query(req, "ticket").filter(|_| !has_header);
+    let has_header = cx.head.has_header("Authorization");
+    let ticket = cx.query("ticket").filter(|_| !has_header);
     let Some(token) = ticket else {
-        return Ok((auth::org_access(req, cx, org).await?, None));
+        return Ok((auth::org_access(cx, org).await?, None));
     };
     let now = platform::now().timestamp();
     let t: Ticket = sealed::open_expiring(
@@ -134,10 +134,10 @@ async fn display_name(cx: &Ctx, access: &OrgAccess) -> Result<String, ApiError> 
 }
 
 /// `GET /v1/orgs/{org}/rooms/{room}/connect`: every check, then the upgrade in the room.
-pub async fn connect(req: Request, cx: &Ctx) -> ApiResult {
-    let (access, ticket) = connecting(&req, cx).await?;
+pub async fn connect(cx: &Ctx) -> ApiResult {
+    let (access, ticket) = connecting(cx).await?;
     let room = joinable(cx, &access).await?;
-    let upgrade = req.headers().get("Upgrade").ok().flatten();
+    let upgrade = cx.header("Upgrade");
     if !upgrade.is_some_and(|u| u.eq_ignore_ascii_case("websocket")) {
         return Err(ApiError::new(
             426,
@@ -217,8 +217,8 @@ async fn upgrade_in_room(cx: &Ctx, me: &Identity, ticket: Option<&Ticket>) -> Ap
 }
 
 /// `GET /v1/orgs/{org}/rooms/{room}`: open connections and members.
-pub async fn presence(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
+pub async fn presence(cx: &Ctx) -> ApiResult {
+    let access = auth::org_access(cx, cx.param("org")).await?;
     let room = joinable(cx, &access).await?;
     let mut p: Value =
         realtime::room_call(&cx.env, &access.org_id, room.as_str(), "/presence", None)

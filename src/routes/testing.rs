@@ -2,17 +2,16 @@
 //! the black-box suite force a panic, exercise body decoding, and drive the job transport
 //! before the public APIs that use them exist.
 
-use crate::body::read_json;
+use crate::body::Body;
+use crate::ctx::Ctx;
 use crate::http::{self, ApiResult, OrInternal};
 use crate::jobs::{self, NewJob};
-use crate::pipeline::Ctx;
 use crate::platform;
 use edge_core::ids::{self, IdKind};
 use edge_core::json::Checks;
 use edge_core::ApiError;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
-use worker::Request;
 
 pub fn panic() -> ApiResult {
     panic!("forced panic (test route)");
@@ -26,8 +25,8 @@ pub struct Echo {
     count: Option<u32>,
 }
 
-pub async fn echo(mut req: Request) -> ApiResult {
-    let body: Echo = read_json(&mut req).await?;
+pub async fn echo(mut body: Body) -> ApiResult {
+    let body: Echo = body.json().await?;
     Checks::new()
         .length("name", &body.name, 1, 100)
         .check(
@@ -48,8 +47,8 @@ pub struct CreateJob {
 }
 
 /// Creates a fresh organization, then enqueues a job for it through the real transport.
-pub async fn create_job(mut req: Request, cx: &Ctx) -> ApiResult {
-    let body: CreateJob = read_json(&mut req).await?;
+pub async fn create_job(mut body: Body, cx: &Ctx) -> ApiResult {
+    let body: CreateJob = body.json().await?;
     let job = NewJob::parse(&body.job_type, body.payload)?;
     let db = cx.env.d1("DB").or_internal("D1 binding")?;
     let org_id = platform::new_id(IdKind::Org);
@@ -98,8 +97,8 @@ pub async fn redeliver_job(cx: &Ctx) -> ApiResult {
     http::json(202, &serde_json::json!({"sent": 1, "status": row.status}))
 }
 
-fn bench_n(req: &Request, cx: &Ctx) -> u32 {
-    cx.query(req, "n")
+fn bench_n(cx: &Ctx) -> u32 {
+    cx.query("n")
         .and_then(|n| n.parse().ok())
         .unwrap_or(1)
         .min(1000)
@@ -107,8 +106,8 @@ fn bench_n(req: &Request, cx: &Ctx) -> u32 {
 
 /// `n` Argon2id hashes with the production parameters; the benchmark times this route from
 /// outside (Date.now() does not advance during CPU work in workerd) against `n=0`.
-pub fn bench_hash(req: &Request, cx: &Ctx) -> ApiResult {
-    let n = bench_n(req, cx);
+pub fn bench_hash(cx: &Ctx) -> ApiResult {
+    let n = bench_n(cx);
     for _ in 0..n {
         edge_core::password::hash("benchmark password", platform::random())
             .map_err(|e| http::internal("hash", e))?;
@@ -118,9 +117,9 @@ pub fn bench_hash(req: &Request, cx: &Ctx) -> ApiResult {
 
 /// `n` verifications of one access token: the full EdDSA check (`cached=0`, default) or the
 /// isolate cache the request path uses (`cached=1`).
-pub fn bench_jwt(req: &Request, cx: &Ctx) -> ApiResult {
-    let n = bench_n(req, cx);
-    let cached = cx.query(req, "cached").as_deref() == Some("1");
+pub fn bench_jwt(cx: &Ctx) -> ApiResult {
+    let n = bench_n(cx);
+    let cached = cx.query("cached").as_deref() == Some("1");
     let ring = crate::auth::keyring::get(&cx.config).map_err(|e| http::internal("keys", e))?;
     let token = ring
         .issue_access("usr_bench", "ses_bench", "jti", platform::now())
@@ -174,7 +173,7 @@ pub async fn room_events(cx: &Ctx) -> ApiResult {
 
 /// `GET /__test/files/{org}`: every R2 object under `orgs/{org}/` and every file row of the
 /// organization in any state, so the suite can prove that a refused upload left nothing.
-pub async fn file_objects(_req: Request, cx: &Ctx) -> ApiResult {
+pub async fn file_objects(cx: &Ctx) -> ApiResult {
     let org = cx.param("org");
     let bucket = crate::storage::bucket(&cx.env)?;
     let listed = bucket
@@ -224,11 +223,12 @@ pub async fn file_objects(_req: Request, cx: &Ctx) -> ApiResult {
 
 /// `PUT /__test/r2/{key}`: the request body handed to R2 as it is (no Rust in the byte path),
 /// the plain-R2 baseline of the upload benchmark.
-pub async fn r2_put(req: Request, cx: &Ctx) -> ApiResult {
+pub async fn r2_put(body: Body, cx: &Ctx) -> ApiResult {
     use worker::wasm_bindgen::JsCast;
     let bucket = crate::storage::bucket(&cx.env)?;
     let key = format!("bench/{}", cx.param("key"));
-    let body = req
+    let body = body
+        .raw()
         .inner()
         .body()
         .map(JsValue::from)

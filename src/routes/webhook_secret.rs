@@ -5,18 +5,16 @@
 //! the next 24 h carry a signature with the previous secret too. Admins and owners only; API
 //! keys never.
 
-use crate::audit::{self, Event};
-use crate::auth;
+use crate::admin;
+use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
 use crate::jobs::webhook;
-use crate::pipeline::Ctx;
 use crate::platform;
 use crate::sql;
 use edge_core::policy::Action;
 use edge_core::ApiError;
 use serde_json::json;
-use worker::Request;
 
 fn answer(cx: &Ctx, org_id: &str, g: &webhook::Generation) -> ApiResult {
     http::json(
@@ -36,28 +34,24 @@ async fn current(cx: &Ctx, org_id: &str) -> Result<webhook::Generation, ApiError
         .ok_or_else(|| ApiError::not_found("No such organization."))
 }
 
-pub async fn get(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::ApiKeysManage)?;
+pub async fn get(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::ApiKeysManage).await?;
     let g = current(cx, &access.org_id).await?;
     answer(cx, &access.org_id, &g)
 }
 
-pub async fn rotate(req: Request, cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(&req, cx, cx.param("org")).await?;
-    access.require(Action::ApiKeysManage)?;
+pub async fn rotate(cx: &Ctx) -> ApiResult {
+    let access = admin::enter(cx, Action::ApiKeysManage).await?;
     let before = current(cx, &access.org_id).await?;
     let next = before.generation.saturating_add(1);
     let now = platform::rfc3339(platform::now());
     let db = db::database(&cx.env)?;
-    let events = [
-        Event::new(&access.org_id, "webhook_secret.rotated", access.actor())
-            .target("organization", &access.org_id)
-            .details(json!({"generation": next})),
-    ];
+    let events = [admin::event(&access, "webhook_secret.rotated")
+        .target("organization", &access.org_id)
+        .details(json!({"generation": next}))];
     // Conditional on the generation the answer is computed from: two concurrent rotations
     // cannot both report the same new secret.
-    let results = audit::write(&db, &auth::audit_origin(&req, cx), &events, || {
+    let results = admin::commit(cx, &db, &events, || {
         Ok(vec![sql!(
             db,
             "UPDATE organizations SET webhook_secret_generation = ?2, webhook_secret_rotated_at = ?3 \
@@ -68,8 +62,7 @@ pub async fn rotate(req: Request, cx: &Ctx) -> ApiResult {
             before.generation
         )?])
     })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    .await?;
     if db::changes(&results[0]) == 0 {
         return Err(ApiError::conflict(
             "The webhook secret was rotated concurrently; read it again.",
