@@ -17,6 +17,7 @@ pub mod process;
 pub mod project;
 pub mod random;
 pub mod secrets;
+pub mod shape;
 pub mod signature;
 pub mod stripe_lib;
 pub mod wait;

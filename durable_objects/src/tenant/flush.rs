@@ -1,23 +1,16 @@
-//! Copying a `TENANT`'s usage counters to D1, and what the test routes observe of it.
+//! Copying a `TENANT`'s usage counters to D1 for reporting: which organization they belong to
+//! (`meta`), the alarm that schedules the copy, and the copy. It may only read the counters;
+//! D1 is a report, never the source of a decision.
 
-use super::{QuotaRow, Tenant};
+use super::quotas::QuotaRow;
+use super::Tenant;
 use serde::Deserialize;
-use worker::{Response, Result, SqlStorage};
+use worker::{Result, SqlStorage};
+
+/// Usage is copied to D1 at most this often.
+const FLUSH_EVERY_MS: i64 = 60_000;
 
 impl Tenant {
-    /// The rate-limit keys with a window in this object (`GET /windows`).
-    pub(super) fn window_keys(&self, sql: &SqlStorage) -> Result<Response> {
-        #[derive(Deserialize)]
-        struct Key {
-            key: String,
-        }
-        let rows: Vec<Key> = sql
-            .exec("SELECT key FROM windows ORDER BY key", None)?
-            .to_array()?;
-        let keys: Vec<String> = rows.into_iter().map(|k| k.key).collect();
-        Response::from_json(&serde_json::json!({ "keys": keys }))
-    }
-
     /// Copies the usage counters to D1 (`usage_counters`), one upsert per counter, in one batch.
     pub(super) async fn flush_usage(&self) -> Result<()> {
         let sql = self.state.storage().sql();
@@ -56,6 +49,34 @@ impl Tenant {
             );
         }
         db.batch(stmts).await?;
+        Ok(())
+    }
+
+    /// Stores the organization id once, so the flush knows whose counters these are.
+    pub(super) fn remember_org(&self, sql: &SqlStorage, org_id: Option<&str>) -> Result<()> {
+        if self.org_known.get() {
+            return Ok(());
+        }
+        if let Some(org) = org_id {
+            self.org_known.set(true);
+            sql.exec(
+                "INSERT INTO meta (k, v) VALUES ('org_id', ?) ON CONFLICT (k) DO NOTHING",
+                vec![org.into()],
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Sets the flush alarm unless one is already set.
+    pub(super) async fn schedule_flush(&self) -> Result<()> {
+        if self.alarm_set.get() {
+            return Ok(());
+        }
+        let storage = self.state.storage();
+        if storage.get_alarm().await?.is_none() {
+            storage.set_alarm(FLUSH_EVERY_MS).await?;
+        }
+        self.alarm_set.set(true);
         Ok(())
     }
 }
