@@ -160,6 +160,10 @@ pub async fn documents(
     // The budget compares with plain hello-world's /health p50 (BUDGETS), as its label says.
     let get = shared.get("ours-doc-get")?;
     report.figure(Fig::DocGetP50Ms, Some(get.p50_ms));
+    report.figure(
+        Fig::HealthP50HelloMs,
+        Some(shared.get("hello-health")?.p50_ms),
+    );
     let verdict = BUDGETS
         .iter()
         .find(|b| b.measured == Fig::DocGetP50Ms)

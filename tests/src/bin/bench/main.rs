@@ -125,7 +125,7 @@ fn run() -> Result<i32> {
     workers.stop_all();
     report.finish_measuring();
     for v in report.verdicts() {
-        let line = format!("budget: {}: {} {}", v.name, v.measured, v.limit);
+        let line = format!("budget: {}: {} (limit {})", v.name, v.measured, v.limit);
         match v.state {
             budgets::State::Pass => out::ok(&line),
             budgets::State::Fail => out::fail(&line),
