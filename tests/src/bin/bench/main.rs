@@ -111,7 +111,7 @@ fn run() -> Result<i32> {
         .enable_all()
         .build()
         .context("tokio runtime")?;
-    let mut report = Report::new(&cfg, build_note);
+    let mut report = Report::new(build_note);
     report.state_fs = workers.state_fs.clone();
     let result = runtime.block_on(async {
         host::stop_on_signals(workers.state_root().to_path_buf());

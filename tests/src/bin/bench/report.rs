@@ -2,7 +2,6 @@
 //! their ratio), the notes under the tables, and the named figures the budgets are checked on.
 
 use crate::budgets::{self, Fig, Verdict};
-use crate::config::Config;
 use crate::out;
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -124,7 +123,7 @@ pub struct Report {
 }
 
 impl Report {
-    pub fn new(_cfg: &Config, build_note: String) -> Report {
+    pub fn new(build_note: String) -> Report {
         Report {
             rows: Vec::new(),
             notes: Vec::new(),
@@ -176,9 +175,6 @@ impl Report {
     /// A row for a capability not measured (with why).
     pub fn pending(&mut self, section: &str, metric: &str, why: &str) {
         self.push(section, metric, Cell::Text(why.to_owned()), Cell::None);
-        if let Some(r) = self.rows.last_mut() {
-            r.baseline = Cell::Text("-".to_owned());
-        }
     }
 
     pub fn note(&mut self, text: String) {
