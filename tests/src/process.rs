@@ -37,6 +37,11 @@ impl Group {
         })
     }
 
+    /// The process group id (the leader's pid).
+    pub fn pgid(&self) -> i32 {
+        self.pgid
+    }
+
     /// The leader's exit status if it has exited.
     pub fn exited(&mut self) -> Option<ExitStatus> {
         self.child.try_wait().ok().flatten()
@@ -93,6 +98,27 @@ pub fn members(pgid: i32) -> usize {
             fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
         })
         .count()
+}
+
+/// Pids of the live processes in group `pgid` whose command name is `comm` (e.g. `workerd`).
+pub fn group_pids(pgid: i32, comm: &str) -> Vec<i32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                return false;
+            };
+            let Some((head, rest)) = stat.rsplit_once(')') else {
+                return false;
+            };
+            let name = head.split_once('(').map_or("", |(_, n)| n);
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            name == comm && fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+        })
+        .collect()
 }
 
 /// Kills every group still alive; for the signal handler and the end of a run.
