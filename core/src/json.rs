@@ -227,7 +227,12 @@ mod tests {
             size(r#"{"size": 25793159715387409859493440677478400}"#).unwrap(),
             u64::MAX
         );
-        for bad in [r#"{"size": 1.5}"#, r#"{"size": -1}"#, r#"{"size": -1.0}"#, r#"{"size": "1"}"#] {
+        for bad in [
+            r#"{"size": 1.5}"#,
+            r#"{"size": -1}"#,
+            r#"{"size": -1.0}"#,
+            r#"{"size": "1"}"#,
+        ] {
             assert_eq!(size(bad).unwrap_err().code, "validation_failed", "{bad}");
         }
     }
@@ -237,7 +242,10 @@ mod tests {
         let err = decode::<Req>(b" [\"a\", null, null]").unwrap_err();
         assert_eq!(err.code, "validation_failed");
         assert_eq!(decode::<Req>(b"[1,").unwrap_err().code, "malformed_json");
-        assert_eq!(decode::<Req>(b"null").unwrap_err().code, "validation_failed");
+        assert_eq!(
+            decode::<Req>(b"null").unwrap_err().code,
+            "validation_failed"
+        );
     }
 
     #[test]

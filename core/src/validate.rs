@@ -80,6 +80,9 @@ mod tests {
         assert!(name("   ", 10).is_err());
         assert!(name(&"x".repeat(11), 10).is_err());
         assert!(name("a\u{0}b", 10).is_err());
-        assert!(name("\tAda", 10).is_err(), "a control character trimmed off is still refused");
+        assert!(
+            name("\tAda", 10).is_err(),
+            "a control character trimmed off is still refused"
+        );
     }
 }
