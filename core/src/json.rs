@@ -4,6 +4,7 @@
 
 use crate::problem::{ApiError, FieldError};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 /// JSON bodies over this size are refused with 413 before parsing.
 pub const MAX_JSON_BODY: usize = 1024 * 1024;
@@ -42,6 +43,17 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::malformed_json(
             "The request body is empty; a JSON object is expected.",
         ));
+    }
+    // serde's derived structs also deserialize from a JSON array (their fields in order), so
+    // `[null, null]` would pass as an empty patch: every request body is an object.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        if let Err(e) = serde_json::from_slice::<serde_json::Value>(body) {
+            return Err(classify(".", &e));
+        }
+        return Err(
+            ApiError::validation_failed("The request body must be a JSON object.")
+                .with_errors(vec![FieldError::new("", "expected a JSON object")]),
+        );
     }
     let de = &mut serde_json::Deserializer::from_slice(body);
     match serde_path_to_error::deserialize::<_, T>(&mut *de) {
@@ -119,6 +131,26 @@ fn humanize(text: &str) -> String {
         .collect()
 }
 
+/// `#[serde(deserialize_with = "whole_number")]` for a byte count: JSON Schema's `integer`
+/// includes numbers written with a zero fraction (`1024.0`), and so do serde_json's floats of
+/// integers beyond `u64` (`1e30`); the latter saturate to `u64::MAX`, which every limit
+/// refuses as too large. Negative, fractional and non-numeric values stay errors.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<u64, D::Error> {
+    use serde::de::{Error, Unexpected};
+    let n = serde_json::Number::deserialize(de)?;
+    if let Some(u) = n.as_u64() {
+        return Ok(u);
+    }
+    match n.as_f64() {
+        Some(f) if f >= 0.0 && f.fract() == 0.0 => Ok(f as u64),
+        Some(f) if n.is_f64() => Err(D::Error::invalid_value(Unexpected::Float(f), &"u64")),
+        _ => Err(D::Error::invalid_value(
+            Unexpected::Signed(n.as_i64().unwrap_or(-1)),
+            &"u64",
+        )),
+    }
+}
+
 /// Collects field errors of a typed request, then yields one `validation_failed`.
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);
@@ -177,6 +209,43 @@ mod tests {
     #[allow(dead_code)]
     struct Inner {
         flag: bool,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Sized {
+        #[serde(deserialize_with = "whole_number")]
+        size: u64,
+    }
+
+    #[test]
+    fn whole_numbers_with_a_zero_fraction_are_integers() {
+        let size = |body: &str| decode::<Sized>(body.as_bytes()).map(|s| s.size);
+        assert_eq!(size(r#"{"size": 1024}"#).unwrap(), 1024);
+        assert_eq!(size(r#"{"size": 1024.0}"#).unwrap(), 1024);
+        assert_eq!(size(r#"{"size": 1e40}"#).unwrap(), u64::MAX);
+        assert_eq!(
+            size(r#"{"size": 25793159715387409859493440677478400}"#).unwrap(),
+            u64::MAX
+        );
+        for bad in [
+            r#"{"size": 1.5}"#,
+            r#"{"size": -1}"#,
+            r#"{"size": -1.0}"#,
+            r#"{"size": "1"}"#,
+        ] {
+            assert_eq!(size(bad).unwrap_err().code, "validation_failed", "{bad}");
+        }
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        let err = decode::<Req>(b" [\"a\", null, null]").unwrap_err();
+        assert_eq!(err.code, "validation_failed");
+        assert_eq!(decode::<Req>(b"[1,").unwrap_err().code, "malformed_json");
+        assert_eq!(
+            decode::<Req>(b"null").unwrap_err().code,
+            "validation_failed"
+        );
     }
 
     #[test]

@@ -38,14 +38,16 @@ impl Email {
     }
 }
 
-/// A display name: 1..=max characters after trimming, no control characters.
+/// A display name: 1..=max characters after trimming, no control characters anywhere (not
+/// even in the whitespace trimmed off, as for document titles and file names: the OpenAPI
+/// document's pattern says so).
 pub fn name(raw: &str, max: usize) -> Result<String, String> {
     let s = raw.trim();
     let n = s.chars().count();
     if n == 0 || n > max {
         return Err(format!("must be 1 to {max} characters"));
     }
-    if s.chars().any(char::is_control) {
+    if raw.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
     Ok(s.to_owned())
@@ -78,5 +80,9 @@ mod tests {
         assert!(name("   ", 10).is_err());
         assert!(name(&"x".repeat(11), 10).is_err());
         assert!(name("a\u{0}b", 10).is_err());
+        assert!(
+            name("\tAda", 10).is_err(),
+            "a control character trimmed off is still refused"
+        );
     }
 }

@@ -371,6 +371,7 @@ async fn cleanup(cx: &Ctx, db: &D1Database, file: &FileRow, status: &str) {
 struct Declared {
     name: String,
     content_type: String,
+    #[serde(deserialize_with = "edge_core::json::whole_number")]
     size: u64,
 }
 

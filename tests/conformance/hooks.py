@@ -5,6 +5,8 @@ rightly answers a key reused with a different body with 422 `idempotency_key_reu
 POST /v1/orgs/{org}/jobs never got past that. A well-formed key is replaced by a fresh one on
 every call; malformed keys (the coverage phase's negative cases) are sent as generated.
 """
+import datetime
+import os
 import re
 import uuid
 
@@ -15,6 +17,7 @@ WELL_FORMED = re.compile(r"^[!-~]{1,255}$")
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    state_the_generator_cannot_make(case)
     headers = case.headers
     if not headers:
         return
@@ -23,6 +26,58 @@ def before_call(context, case, kwargs):
             value = headers[name]
             if isinstance(value, str) and WELL_FORMED.match(value):
                 headers[name] = "conformance-" + uuid.uuid4().hex
+
+
+def is_positive(case):
+    meta = case.meta
+    return meta is not None and meta.generation.mode.is_positive
+
+
+def state_the_generator_cannot_make(case):
+    """Schema-valid requests (positive cases, checked by positive_data_acceptance) whose validity
+    also depends on server state the schema cannot express get that state's real values; what
+    else was generated is sent as it is. Negative cases are left alone.
+
+    - `cursor`: only a `next_cursor` the same list handed out is valid (sealed, bound to the
+      list and organization); a made-up one is rightly 400, so positive cases go without.
+    - `expires_at` of a new API key: must lie in the future; a past instant moves a year ahead.
+    - `payload.file_id` of a `file.process` job: must name a file of the organization; it
+      becomes the seeded file (CONFORMANCE_FILE).
+    - `user_id` of a share: must be a member; schemathesis draws ids of users it signed up
+      (not members) over the configured one, so it becomes the seeded sharee again.
+    - a part of the seeded multipart upload (CONFORMANCE_PART_UPLOAD, one byte): part 1 of
+      exactly one byte, the only part that upload can take.
+    """
+    if not is_positive(case):
+        return
+    op = case.operation
+    if isinstance(case.query, dict):
+        case.query.pop("cursor", None)
+    body = case.body
+    if op.method.upper() == "POST" and op.path == "/v1/orgs/{org}/api-keys" and isinstance(body, dict):
+        at = body.get("expires_at")
+        if isinstance(at, str):
+            try:
+                when = datetime.datetime.fromisoformat(at.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+            now = datetime.datetime.now(datetime.timezone.utc)
+            if when is not None and (when.tzinfo is None or when <= now + datetime.timedelta(minutes=5)):
+                body["expires_at"] = (now + datetime.timedelta(days=365)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if op.method.upper() == "POST" and op.path == "/v1/orgs/{org}/jobs" and isinstance(body, dict):
+        payload = body.get("payload")
+        if body.get("type") == "file.process" and isinstance(payload, dict) and "file_id" in payload:
+            payload["file_id"] = os.environ["CONFORMANCE_FILE"]
+    if op.method.upper() == "POST" and op.path == "/v1/orgs/{org}/documents/{id}/shares" and isinstance(body, dict):
+        if "user_id" in body:
+            body["user_id"] = os.environ["CONFORMANCE_SHAREE"]
+    if op.method.upper() == "PUT" and op.path == "/v1/orgs/{org}/files/multipart/{upload}/parts/{n}":
+        if (case.path_parameters or {}).get("upload") == os.environ.get("CONFORMANCE_PART_UPLOAD"):
+            case.path_parameters["n"] = 1
+            # Sent as the one raw byte (`*/*` would send it JSON-encoded or as a form); a str:
+            # bytes would no longer validate as the `binary` string.
+            case.media_type = "application/octet-stream"
+            case.body = "x"
 
 
 # File downloads return the stored bytes with the media type they were uploaded with (any type,
