@@ -1,80 +1,38 @@
 //! Files in R2: streamed uploads (direct, by signed URL, multipart), downloads with ranges and
-//! conditional requests, signed download URLs, list, metadata and delete.
-//!
-//! Storage quota: a file row, in whatever state, holds its `size` of the organization's
-//! `storage_bytes` quota. The quota is consumed (exactly, in `TENANT`) before the row exists,
-//! and released by whoever removes the row (`purge`): a failed upload, a delete, the sweep of
-//! abandoned uploads. The R2 key is derived from ids only (`edge_core::files::object_key`).
+//! conditional requests, signed download URLs, list, metadata and delete. HTTP only: rows,
+//! keys, quota and removal are the domain's (`crate::files`).
 
 use crate::audit::{self, Event};
 use crate::auth::{self, OrgAccess};
 use crate::body::Body;
 use crate::ctx::Ctx;
 use crate::db::{self, V};
+use crate::files::{self as domain, abort, load, not_found, purge, unreserve, FileRow, COLUMNS};
 use crate::http::{self, ApiResult, OrInternal};
 use crate::jobs::{self, NewJob};
 use crate::list::Page;
 use crate::storage::{self, Incoming};
 use crate::{platform, sql};
 use edge_core::files::{self as rules, Grant, RangeAnswer};
-use edge_core::ids::{self, IdKind};
+use edge_core::ids::IdKind;
 use edge_core::json::Checks;
 use edge_core::policy::Action;
 use edge_core::{ApiError, FieldError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{D1Database, Env, Request, Response, UploadedPart};
+use worker::{D1Database, Request, Response, UploadedPart};
 
-const QUOTA: &str = "storage_bytes";
+/// A file as the API shows it.
+fn public(file: &FileRow) -> Value {
+    json!({
+        "id": file.id, "name": file.name, "size": file.size,
+        "content_type": file.content_type, "sha256": file.sha256,
+        "uploaded_by": file.uploader_id, "created_at": file.created_at,
+    })
+}
+
 /// How long a direct or signed upload may take before the sweep treats it as abandoned.
 const UPLOAD_TTL_S: i64 = 2 * 3600;
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct FileRow {
-    id: String,
-    org_id: String,
-    name: String,
-    content_type: String,
-    size: i64,
-    sha256: Option<String>,
-    status: String,
-    upload_id: Option<String>,
-    part_size: Option<i64>,
-    uploader_id: String,
-    created_at: String,
-    updated_at: String,
-    expires_at: Option<String>,
-}
-
-const COLUMNS: &str = "id, org_id, name, content_type, size, sha256, status, upload_id, \
-                       part_size, uploader_id, created_at, updated_at, expires_at";
-
-impl FileRow {
-    fn public(&self) -> Value {
-        json!({
-            "id": self.id, "name": self.name, "size": self.size,
-            "content_type": self.content_type, "sha256": self.sha256,
-            "uploaded_by": self.uploader_id, "created_at": self.created_at,
-        })
-    }
-
-    fn size(&self) -> u64 {
-        u64::try_from(self.size).unwrap_or(0)
-    }
-
-    fn key(&self) -> Result<String, ApiError> {
-        rules::object_key(&self.org_id, &self.id)
-            .ok_or_else(|| http::internal("object key", "row with malformed ids"))
-    }
-
-    fn etag(&self) -> String {
-        rules::etag(self.sha256.as_deref().unwrap_or_default())
-    }
-}
-
-fn not_found() -> ApiError {
-    ApiError::not_found("No such file.")
-}
 
 fn forbidden_url() -> ApiError {
     ApiError::forbidden("This signed URL is invalid, expired or already used.")
@@ -84,20 +42,10 @@ fn location(org_id: &str, id: &str) -> String {
     format!("/v1/orgs/{org_id}/files/{id}")
 }
 
-/// The file `id` of organization `org_id` in state `status`, or 404.
-async fn load(db: &D1Database, org_id: &str, id: &str, status: &str) -> Result<FileRow, ApiError> {
-    if !ids::is_id(IdKind::File, id) || !ids::is_id(IdKind::Org, org_id) {
-        return Err(not_found());
-    }
-    db::first(sql!(
-        db,
-        &format!("SELECT {COLUMNS} FROM files WHERE id = ?1 AND org_id = ?2 AND status = ?3"),
-        id,
-        org_id,
-        status
-    ))
-    .await?
-    .ok_or_else(not_found)
+/// Takes `size` bytes of the organization's storage quota (its plan's).
+async fn reserve(cx: &Ctx, access: &OrgAccess, size: u64) -> Result<(), ApiError> {
+    let quota = cx.config.limits.plan(access.plan).storage_bytes;
+    domain::reserve(&cx.env, &access.org_id, quota, size).await
 }
 
 /// The largest file this organization may store in one piece.
@@ -105,48 +53,6 @@ fn max_upload(cx: &Ctx, access: &OrgAccess) -> u64 {
     cx.config
         .max_upload_bytes
         .min(cx.config.limits.plan(access.plan).max_upload_bytes)
-}
-
-async fn reserve(cx: &Ctx, access: &OrgAccess, size: u64) -> Result<(), ApiError> {
-    if size == 0 {
-        return Ok(());
-    }
-    let quota = cx.config.limits.plan(access.plan).storage_bytes;
-    crate::limits::consume(&cx.env, &access.org_id, QUOTA, "", quota, size)
-        .await
-        .map(|_| ())
-}
-
-async fn unreserve(env: &Env, org_id: &str, size: u64) {
-    if size > 0 {
-        if let Err(e) = crate::limits::release(env, org_id, QUOTA, "", size).await {
-            let _ = http::internal("release storage quota", e.detail);
-        }
-    }
-}
-
-/// Removes the row of file `id` if it is still in `status`, and gives its bytes back to the
-/// quota. Only the caller that removed the row releases, so a release happens exactly once.
-pub async fn purge(env: &Env, db: &D1Database, id: &str, status: &str) -> Result<bool, ApiError> {
-    #[derive(Deserialize)]
-    struct Gone {
-        org_id: String,
-        size: i64,
-    }
-    let gone: Option<Gone> = db::first(sql!(
-        db,
-        "DELETE FROM files WHERE id = ?1 AND status = ?2 RETURNING org_id, size",
-        id,
-        status
-    ))
-    .await?;
-    match gone {
-        Some(g) => {
-            unreserve(env, &g.org_id, u64::try_from(g.size).unwrap_or(0)).await;
-            Ok(true)
-        }
-        None => Ok(false),
-    }
 }
 
 /// The media type of an upload body: required, valid.
@@ -230,7 +136,7 @@ async fn finish_upload(
     done.sha256 = Some(sha256.to_owned());
     done.status = "ready".into();
     done.created_at = file.created_at.clone();
-    let mut resp = http::json(201, &done.public())?;
+    let mut resp = http::json(201, &public(&done))?;
     let _ = resp
         .headers_mut()
         .set("Location", &location(&file.org_id, &file.id));
@@ -572,12 +478,7 @@ pub async fn list(cx: &Ctx) -> ApiResult {
         (page.limit + 1) as u32
     ))
     .await?;
-    page.respond(
-        cx,
-        rows,
-        |r| (r.created_at.clone(), r.id.clone()),
-        FileRow::public,
-    )
+    page.respond(cx, rows, |r| (r.created_at.clone(), r.id.clone()), public)
 }
 
 /// `GET /v1/orgs/{org}/files/{id}`: metadata.
@@ -586,7 +487,7 @@ pub async fn get(cx: &Ctx) -> ApiResult {
     access.require(Action::FilesRead)?;
     let db = db::database(&cx.env)?;
     let file = load(&db, &access.org_id, cx.param("id"), "ready").await?;
-    let mut resp = http::json(200, &file.public())?;
+    let mut resp = http::json(200, &public(&file))?;
     let _ = resp.headers_mut().set("ETag", &file.etag());
     Ok(resp)
 }
@@ -771,14 +672,6 @@ async fn parts_of(db: &D1Database, file_id: &str) -> Result<Vec<PartRow>, ApiErr
     .await
 }
 
-fn upload_key_and_id(file: &FileRow) -> Result<(String, String), ApiError> {
-    let id = file
-        .upload_id
-        .clone()
-        .ok_or_else(|| http::internal("multipart", "row without upload id"))?;
-    Ok((file.key()?, id))
-}
-
 /// `POST /v1/orgs/{org}/files/multipart` `{name, content_type, size}`.
 pub async fn multipart_create(mut body: Body, cx: &Ctx) -> ApiResult {
     let access = auth::org_access(cx, cx.param("org")).await?;
@@ -872,7 +765,7 @@ pub async fn multipart_part(body: Body, cx: &Ctx) -> ApiResult {
         ))
         .with_errors(vec![FieldError::new("Content-Length", format!("must be {expected}"))]));
     }
-    let (key, upload_id) = upload_key_and_id(&file)?;
+    let (key, upload_id) = file.upload_key_and_id()?;
     let bucket = storage::bucket(&cx.env)?;
     let etag = Incoming::new(body.raw(), length)?
         .put_part(&bucket, &key, &upload_id, n as u16)
@@ -930,7 +823,7 @@ pub async fn multipart_complete(cx: &Ctx) -> ApiResult {
     if claimed == 0 {
         return Err(ApiError::not_found("No such multipart upload."));
     }
-    let (key, upload_id) = upload_key_and_id(&file)?;
+    let (key, upload_id) = file.upload_key_and_id()?;
     let bucket = storage::bucket(&cx.env)?;
     let mut completed = false;
     let assembled = async {
@@ -986,54 +879,4 @@ pub async fn multipart_abort(cx: &Ctx) -> ApiResult {
         return Err(ApiError::not_found("No such multipart upload."));
     }
     Ok(http::empty(204))
-}
-
-async fn abort(env: &Env, db: &D1Database, file: &FileRow) -> Result<bool, ApiError> {
-    let bucket = storage::bucket(env)?;
-    if let Ok((key, upload_id)) = upload_key_and_id(file) {
-        if let Ok(upload) = bucket.resume_multipart_upload(&key, &upload_id) {
-            if let Err(e) = upload.abort().await {
-                let _ = http::internal("R2 abort multipart", e);
-            }
-        }
-    }
-    purge(env, db, &file.id, &file.status).await
-}
-
-/// The sweep: abandoned uploads (expired `pending`, `uploading`, `multipart` rows) and
-/// deletions R2 did not finish. Returns how many rows it removed.
-pub async fn sweep(env: &Env) -> Result<u32, ApiError> {
-    let db = db::database(env)?;
-    let now = platform::rfc3339(platform::now());
-    let stuck = platform::rfc3339(platform::now() - chrono::Duration::seconds(60));
-    let rows: Vec<FileRow> = db::all(sql!(
-        db,
-        &format!(
-            "SELECT {COLUMNS} FROM files WHERE (status IN ('pending', 'uploading', 'multipart') \
-             AND expires_at < ?1) OR (status = 'deleting' AND updated_at < ?2) LIMIT 100"
-        ),
-        &now,
-        &stuck
-    ))
-    .await?;
-    let bucket = storage::bucket(env)?;
-    let mut removed = 0;
-    for file in rows {
-        let key = file.key()?;
-        match file.status.as_str() {
-            "multipart" => {
-                if abort(env, &db, &file).await? {
-                    removed += 1;
-                }
-            }
-            _ => {
-                if storage::delete(&bucket, &key).await
-                    && purge(env, &db, &file.id, &file.status).await?
-                {
-                    removed += 1;
-                }
-            }
-        }
-    }
-    Ok(removed)
 }
