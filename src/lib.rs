@@ -17,6 +17,7 @@ mod ctx;
 mod db;
 mod door;
 mod drain;
+mod files;
 mod http;
 mod idempotency;
 mod jobs;

@@ -3,7 +3,7 @@
 //! and its message is sent again; a `queued` job untouched for longer than any retry delay
 //! (its message was lost) is sent again. Duplicate messages are harmless: the claim in
 //! `repo::claim` lets only one delivery run. Expired idempotency records are removed. Abandoned uploads
-//! and unfinished file deletions are cleaned up (`routes::files::sweep`), and R2 purges of
+//! and unfinished file deletions are cleaned up (`files::sweep`), and R2 purges of
 //! deleted organizations worked off (`jobs::purge`).
 
 use crate::db;
@@ -69,7 +69,7 @@ pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
         now.timestamp()
     ))
     .await?;
-    let files_removed = crate::routes::files::sweep(env).await?;
+    let files_removed = crate::files::sweep(env).await?;
     let r2_purged = super::purge::sweep(env).await?;
     let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged});
     worker::console_log!(

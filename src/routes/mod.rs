@@ -6,7 +6,7 @@ mod auth;
 mod billing;
 mod billing_order;
 mod documents;
-pub mod files;
+mod files;
 mod health;
 mod identity;
 mod invitations;
