@@ -1,0 +1,16 @@
+//! `/v1/auth/*` and the JWKS: accounts, sign-in, token refresh, sign-out, email verification
+//! and password reset. Unknown emails and wrong passwords take the same path and answer the
+//! same 401; password-reset requests answer 202 whether or not the account exists.
+//! This module only names the handlers for the route table; it holds no logic of its own.
+
+mod login;
+mod reset;
+mod signup;
+mod tokens;
+mod verify;
+
+pub(super) use login::login;
+pub(super) use reset::password_reset;
+pub(super) use signup::signup;
+pub(super) use tokens::{jwks, logout, refresh};
+pub(super) use verify::{invalid_token, verify_email};
