@@ -302,9 +302,7 @@ mod tests {
         assert_shape("durable_objects/src");
     }
 
-    // enabled once #14's splits land (src/ still has files over 400 lines and an 8-file circle)
     #[test]
-    #[ignore = "enabled once #14's splits land"]
     fn the_worker_crate_has_the_shape() {
         assert_shape("src");
     }
