@@ -14,7 +14,6 @@ mod jobs;
 mod me;
 mod member_writes;
 mod orgs;
-mod password_reset;
 mod proxy;
 mod rooms;
 mod testing;
@@ -37,7 +36,7 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::Logout => auth::logout(cx).await,
         Route::VerifyEmail => auth::verify_email(body, cx).await,
         Route::PasswordReset => auth::password_reset(body, cx).await,
-        Route::PasswordResetConfirm => password_reset::confirm(body, cx).await,
+        Route::PasswordResetConfirm => auth::password_reset_confirm(body, cx).await,
         Route::MeGet => me::get(cx).await,
         Route::MePatch => me::patch(body, cx).await,
         Route::OrgsList => orgs::list(cx).await,

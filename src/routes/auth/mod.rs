@@ -5,12 +5,14 @@
 
 mod login;
 mod reset;
+mod reset_confirm;
 mod signup;
 mod tokens;
 mod verify;
 
 pub(super) use login::login;
 pub(super) use reset::password_reset;
+pub(super) use reset_confirm::confirm as password_reset_confirm;
 pub(super) use signup::signup;
 pub(super) use tokens::{jwks, logout, refresh};
-pub(super) use verify::{invalid_token, verify_email};
+pub(super) use verify::verify_email;

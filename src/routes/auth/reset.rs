@@ -1,6 +1,6 @@
 //! `POST /v1/auth/password-reset`: the request half of a reset. It answers 202 whether or not
 //! the account exists and does the work after the response; redeeming the token is
-//! `routes::password_reset`, not here.
+//! `reset_confirm`, not here.
 
 use crate::audit::{self, Actor, Event};
 use crate::auth;

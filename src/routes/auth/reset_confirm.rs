@@ -5,14 +5,14 @@
 //! (`platform::claim`), never the client-chosen request id, so of two concurrent
 //! confirmations exactly one applies.
 
-use super::auth::invalid_token;
-use super::identity::user_orgs;
+use super::verify::invalid_token;
 use crate::audit::{self, Actor, Event};
 use crate::auth::{self, sessions};
 use crate::body::Body;
 use crate::ctx::Ctx;
 use crate::db::{self, V};
 use crate::http::{self, ApiResult};
+use crate::routes::identity::user_orgs;
 use crate::sql;
 use crate::{platform, realtime};
 use edge_core::rooms;
