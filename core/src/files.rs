@@ -74,6 +74,11 @@ pub fn content_type(raw: &str) -> Result<String, &'static str> {
     if let Some(params) = params {
         for p in params.split(';') {
             let p = p.trim();
+            // RFC 9110 §8.3.1: `parameters = *( OWS ";" OWS [ parameter ] )`, so an empty
+            // parameter (`text/plain;`, `a/b ; ;`) is allowed and means nothing.
+            if p.is_empty() {
+                continue;
+            }
             let Some((k, v)) = p.split_once('=') else {
                 return Err(WHAT);
             };
@@ -324,6 +329,9 @@ mod tests {
     #[test]
     fn content_types() {
         assert_eq!(content_type("Image/PNG").as_deref(), Ok("image/png"));
+        // Empty parameters are allowed (RFC 9110) and dropped; schemathesis found the refusal.
+        assert_eq!(content_type("lMRM/Y   ;").as_deref(), Ok("lmrm/y"));
+        assert_eq!(content_type("a/b ; ; c=d;").as_deref(), Ok("a/b; c=d"));
         assert_eq!(
             content_type("text/plain;charset=utf-8").as_deref(),
             Ok("text/plain; charset=utf-8")
