@@ -15,13 +15,28 @@ pub enum Fig {
     HealthP50HelloMs,
     DocGetP50Ms,
     UploadRssGrowthMib,
+    // Ours and the Hono + jose peer, same rounds.
+    OursHealthRps,
+    PeerHealthRps,
+    OursDocGetRps,
+    PeerDocGetRps,
+    OursDocGetP50Ms,
+    PeerDocGetP50Ms,
+    OursDocGetOffRps,
+    PeerDocGetOffRps,
+    OursCreateRps,
+    PeerCreateRps,
+    OursListRps,
+    PeerListRps,
 }
 
 #[derive(Debug, Clone, Copy)]
 pub enum Limit {
     Absolute(f64),
-    /// `factor ×` another figure of the same run.
+    /// At most `factor ×` another figure of the same run.
     Times(f64, Fig),
+    /// At least `factor ×` another figure of the same run (throughput).
+    AtLeast(f64, Fig),
 }
 
 #[derive(Debug)]
@@ -78,6 +93,61 @@ pub const BUDGETS: &[Budget] = &[
               line), measured in the same rounds.",
     },
     Budget {
+        name: "document GET, exact limits: req/s ≥ 1.25× the peer's",
+        bench: "bench_peer",
+        measured: Fig::OursDocGetRps,
+        limit: Limit::AtLeast(1.25, Fig::PeerDocGetRps),
+        unit: Unit::ReqS,
+        min: None,
+        why: "against the Hono + jose peer with its exact per-org Durable Object counter \
+              (`bench/peers/hono`), same rounds, same data.",
+    },
+    Budget {
+        name: "document GET, exact limits: p50 ≤ 0.8× the peer's",
+        bench: "bench_peer",
+        measured: Fig::OursDocGetP50Ms,
+        limit: Limit::Times(0.8, Fig::PeerDocGetP50Ms),
+        unit: Unit::Ms,
+        min: None,
+        why: "the same peer and rounds, latency.",
+    },
+    Budget {
+        name: "document GET, limits off: req/s ≥ 1.25× the peer's without a limiter",
+        bench: "bench_peer",
+        measured: Fig::OursDocGetOffRps,
+        limit: Limit::AtLeast(1.25, Fig::PeerDocGetOffRps),
+        unit: Unit::ReqS,
+        min: None,
+        why: "ours with RATE_LIMITS=off against the peer with RATE_LIMITS=off.",
+    },
+    Budget {
+        name: "/health: req/s ≥ 1.0× the peer's hello (one log line each)",
+        bench: "bench_peer",
+        measured: Fig::OursHealthRps,
+        limit: Limit::AtLeast(1.0, Fig::PeerHealthRps),
+        unit: Unit::ReqS,
+        min: None,
+        why: "both write one access-log line per request and set the same headers.",
+    },
+    Budget {
+        name: "document create: req/s ≥ 1.0× the peer's",
+        bench: "bench_peer",
+        measured: Fig::OursCreateRps,
+        limit: Limit::AtLeast(1.0, Fig::PeerCreateRps),
+        unit: Unit::ReqS,
+        min: None,
+        why: "the same JSON body posted to both, each into a second organization.",
+    },
+    Budget {
+        name: "list 20 of 1000 documents: req/s ≥ 1.0× the peer's",
+        bench: "bench_peer",
+        measured: Fig::OursListRps,
+        limit: Limit::AtLeast(1.0, Fig::PeerListRps),
+        unit: Unit::ReqS,
+        min: None,
+        why: "the same organization of 1000 documents (the peer serves a copy of ours' D1).",
+    },
+    Budget {
         name: "workerd RSS growth during a 64 MiB upload ≤ 16 MiB",
         bench: "bench_files",
         measured: Fig::UploadRssGrowthMib,
@@ -125,8 +195,14 @@ impl Budget {
     pub fn limit_value(&self, figures: &BTreeMap<Fig, f64>) -> Option<f64> {
         match self.limit {
             Limit::Absolute(l) => Some(l),
-            Limit::Times(f, base) => figures.get(&base).filter(|b| **b > 0.0).map(|b| f * b),
+            Limit::Times(f, base) | Limit::AtLeast(f, base) => {
+                figures.get(&base).filter(|b| **b > 0.0).map(|b| f * b)
+            }
         }
+    }
+
+    fn at_least(&self) -> bool {
+        matches!(self.limit, Limit::AtLeast(..))
     }
 
     pub fn check(&self, figures: &BTreeMap<Fig, f64>, ran: &[&str]) -> Verdict {
@@ -134,13 +210,16 @@ impl Budget {
         let limit = self.limit_value(figures);
         let state = if !ran.contains(&self.bench) {
             State::NotRun
+        } else if self.at_least() {
+            at_least(actual, limit)
         } else {
             passes(actual, limit, self.min)
         };
+        let sign = if self.at_least() { "≥" } else { "≤" };
         Verdict {
             name: self.name,
             measured: fmt(actual, self.unit),
-            limit: format!("≤ {}", fmt(limit, self.unit)),
+            limit: format!("{sign} {}", fmt(limit, self.unit)),
             state,
         }
     }
@@ -163,6 +242,14 @@ pub fn passes(actual: Option<f64>, limit: Option<f64>, min: Option<f64>) -> Stat
     }
 }
 
+/// PASS when `actual` and `limit` are finite positive numbers and `actual ≥ limit`.
+pub fn at_least(actual: Option<f64>, limit: Option<f64>) -> State {
+    match (actual, limit) {
+        (Some(a), Some(l)) if a.is_finite() && l.is_finite() && a > 0.0 && a >= l => State::Pass,
+        _ => State::Fail,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,6 +263,15 @@ mod tests {
         assert_eq!(passes(Some(f64::NAN), Some(1.0), None), State::Fail);
         assert_eq!(passes(Some(1.0), Some(1.0), None), State::Pass);
         assert_eq!(passes(Some(1.1), Some(1.0), None), State::Fail);
+    }
+
+    #[test]
+    fn throughput_budgets_need_at_least_the_limit() {
+        assert_eq!(at_least(Some(125.0), Some(125.0)), State::Pass);
+        assert_eq!(at_least(Some(124.0), Some(125.0)), State::Fail);
+        assert_eq!(at_least(None, Some(1.0)), State::Fail);
+        assert_eq!(at_least(Some(0.0), Some(0.0)), State::Fail);
+        assert_eq!(at_least(Some(5.0), None), State::Fail);
     }
 
     #[test]

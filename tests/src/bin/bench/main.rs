@@ -26,6 +26,8 @@ mod host;
 mod load;
 mod load_rows;
 mod out;
+mod peer;
+mod peer_rows;
 mod render;
 mod report;
 mod rooms;
@@ -51,6 +53,7 @@ const BENCHES: &[&str] = &[
     "bench_documents",
     "bench_rate_limiter",
     "bench_doc_get_breakdown",
+    "bench_peer",
     "bench_auth_cost",
     "bench_room_fanout",
     "bench_files",
@@ -173,6 +176,7 @@ async fn measure(
             "bench_doc_get_breakdown" => {
                 rounds::doc_get_breakdown(cfg, workers, report, &mut shared).await?
             }
+            "bench_peer" => rounds::peer(cfg, workers, report, &mut shared).await?,
             "bench_auth_cost" => auth::auth_cost(workers, report).await?,
             "bench_room_fanout" => rooms::room_fanout(cfg, workers, report).await?,
             "bench_files" => files::files(cfg, workers, report).await?,

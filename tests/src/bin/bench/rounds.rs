@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::time::Instant;
 
 pub use crate::load_rows::{doc_get_breakdown, documents, health, health_direct, rate_limiter};
+pub use crate::peer_rows::peer;
 
 /// The keys of the shared rounds, in the order each round runs them.
 pub const KEYS: &[&str] = &[
@@ -30,6 +31,11 @@ pub const KEYS: &[&str] = &[
     "ours-doc-list",
     "ours-me",
     "ours-org",
+    "peer-health",
+    "peer-doc-get",
+    "peer-doc-get-off",
+    "peer-doc-create",
+    "peer-doc-list",
 ];
 
 /// Results of the shared rounds (measured once, by the first report that needs them).
@@ -89,6 +95,10 @@ async fn main_rounds(
     if status != 200 || items != 20 {
         bail!("list of documents: {status}, {items} items, expected 20");
     }
+    // The peer serves a copy of ours' D1 as it is now (the fixtures above, 1000 documents).
+    crate::peer::configure(workers, &ours).await?;
+    let peer = workers.start("peer").await?.url.clone();
+    let peer_off = workers.start("peer-nolimit").await?.url.clone();
     let off_secs = t0.elapsed().as_secs();
     out::ok(&format!(
         "fixtures in {off_secs} s (seeding: {seed_s:.1} s); ours-nolimit at {off_url}"
@@ -129,6 +139,25 @@ async fn main_rounds(
             Target::at(format!("{ours}/v1/me")).bearer(&token),
         ),
         ("ours-org", Target::at(base.clone()).bearer(&token)),
+        ("peer-health", Target::at(format!("{peer}/health"))),
+        (
+            "peer-doc-get",
+            Target::at(format!("{peer}/v1/orgs/{org}/documents/{doc}")).bearer(&token),
+        ),
+        (
+            "peer-doc-get-off",
+            Target::at(format!("{peer_off}/v1/orgs/{org}/documents/{doc}")).bearer(&token),
+        ),
+        (
+            "peer-doc-create",
+            Target::at(format!("{peer}/v1/orgs/{post_org}/documents"))
+                .bearer(&post_token)
+                .post_json(cfg.root.join("bench/document.json")),
+        ),
+        (
+            "peer-doc-list",
+            Target::at(format!("{peer}/v1/orgs/{org}/documents?limit=20")).bearer(&token),
+        ),
     ]
     .into_iter()
     .collect();
@@ -149,6 +178,7 @@ async fn main_rounds(
         }
     }
     workers.stop("ours-nolimit");
+    workers.stop("peer-nolimit");
     let mut res = BTreeMap::new();
     for key in KEYS {
         res.insert(*key, wrk.result(key)?);

@@ -23,6 +23,9 @@ pub fn copy_dir_contents(from: &Path, to: &Path) -> Result<()> {
 /// its [build] section) to $TMP/app-NAME. The workers run from these copies, so neither a
 /// concurrent rebuild of build/ nor wrangler's file watcher can swap the code under test.
 pub fn snapshot(cfg: &Config, name: &str) -> Result<()> {
+    if name == "peer" {
+        return crate::peer::snapshot(cfg);
+    }
     let (src, build) = match name {
         "ours" => (cfg.root.clone(), cfg.root.join("build")),
         "hello" => (cfg.hello_dir.clone(), cfg.hello_dir.join("build")),

@@ -23,6 +23,8 @@ pub struct BenchWorker {
     pub direct: Option<String>,
     /// Spawn -> first 200 from /health.
     pub startup_ms: f64,
+    /// Its `--persist-to` directory.
+    pub state: PathBuf,
     group: Group,
     log: PathBuf,
 }
@@ -79,7 +81,7 @@ impl Workers {
                     .map(|l| l.trim().to_owned())
             })
             .unwrap_or_else(|| "unknown".to_owned());
-        for name in ["ours", "hello", "hello-log"] {
+        for name in ["ours", "hello", "hello-log", "peer"] {
             crate::snapshot::snapshot(cfg, name)?;
         }
         let http = reqwest::Client::builder()
@@ -98,6 +100,10 @@ impl Workers {
             keep_tmp: false,
             http,
         })
+    }
+
+    pub fn tmp(&self) -> &Path {
+        &self.tmp
     }
 
     pub fn state_root(&self) -> &Path {
@@ -151,8 +157,11 @@ impl Workers {
     pub async fn start(&mut self, name: &str) -> Result<&BenchWorker> {
         self.stop(name);
         let ours = name.starts_with("ours");
+        let peer = name.starts_with("peer");
         let app = self.tmp.join(if ours {
             "app-ours".to_owned()
+        } else if peer {
+            "app-peer".to_owned()
         } else {
             format!("app-{name}")
         });
@@ -173,6 +182,9 @@ impl Workers {
                 "ours-nolimit" => envs.push(self.tmp.join("no-rate-limits.env")),
                 _ => {}
             }
+        }
+        if peer {
+            crate::peer::prepare(self, name, &state, &mut envs)?;
         }
         let file = std::fs::File::create(&log).with_context(|| log.display().to_string())?;
         let file2 = file.try_clone().context("log file")?;
@@ -248,6 +260,7 @@ impl Workers {
             url,
             direct,
             startup_ms,
+            state,
             group,
             log,
         };
