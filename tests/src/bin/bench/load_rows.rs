@@ -11,7 +11,13 @@ use crate::workers::Workers;
 use anyhow::Result;
 
 /// p50, p99 and requests/s rows of `ours` vs. `base` (`what` prefixes the metric names).
-pub fn three_rows(report: &mut Report, section: &str, what: &str, ours: LoadResult, base: LoadResult) {
+pub fn three_rows(
+    report: &mut Report,
+    section: &str,
+    what: &str,
+    ours: LoadResult,
+    base: LoadResult,
+) {
     let m = |s: &str| {
         if what.is_empty() {
             s.to_owned()

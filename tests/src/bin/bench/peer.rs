@@ -55,7 +55,9 @@ pub async fn configure(workers: &Workers, ours_url: &str) -> Result<()> {
 
 /// Before `name` (peer, peer-nolimit) starts in `state`: ours' D1 copied in, its env files.
 pub fn prepare(workers: &Workers, name: &str, state: &Path, envs: &mut Vec<PathBuf>) -> Result<()> {
-    let ours = workers.get("ours").context("the peer serves ours' data: start ours first")?;
+    let ours = workers
+        .get("ours")
+        .context("the peer serves ours' data: start ours first")?;
     let d1 = ours.state.join("v3/d1");
     if !d1.is_dir() {
         bail!("no D1 state in {}", d1.display());

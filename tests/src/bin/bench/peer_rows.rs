@@ -21,9 +21,21 @@ pub async fn peer(
     out::step("Ours vs. the Hono + jose peer (from the shared rounds)");
     let section = "Ours vs. the Hono + jose peer (same rounds, same data; baseline = peer)";
     let pairs = [
-        ("GET /health (one log line each)", "ours-health", "peer-health"),
-        ("GET one document, exact per-org limits", "ours-doc-get", "peer-doc-get"),
-        ("GET one document, limits off", "ours-doc-get-off", "peer-doc-get-off"),
+        (
+            "GET /health (one log line each)",
+            "ours-health",
+            "peer-health",
+        ),
+        (
+            "GET one document, exact per-org limits",
+            "ours-doc-get",
+            "peer-doc-get",
+        ),
+        (
+            "GET one document, limits off",
+            "ours-doc-get-off",
+            "peer-doc-get-off",
+        ),
         ("create a document", "ours-doc-create", "peer-doc-create"),
         (
             &*format!("list 20 of {} documents", cfg.seed_docs),
