@@ -83,6 +83,12 @@ pub struct Config {
     /// `OUTBOUND_ALLOW_HOSTS`: exact `host:port` pairs webhooks may reach although the
     /// outbound check refuses them (a loopback receiver in tests and local development only).
     pub outbound_allow_hosts: Vec<String>,
+    /// `WEBHOOK_RETRY_SCHEDULE`: seconds before each retry of an event delivery (default about
+    /// a day, `crate::webhooks::DEFAULT_SCHEDULE`).
+    pub webhook_schedule: crate::webhooks::Schedule,
+    /// `WEBHOOK_DISABLE_AFTER_SECONDS`: an endpoint failing continuously this long is disabled
+    /// (default 5 days).
+    pub webhook_disable_after_seconds: i64,
 }
 
 impl Config {
@@ -186,6 +192,18 @@ impl Config {
                 variable: "OUTBOUND_ALLOW_HOSTS",
                 problem,
             })?,
+            webhook_schedule: crate::webhooks::Schedule::parse(
+                &get("WEBHOOK_RETRY_SCHEDULE").unwrap_or_default(),
+            )
+            .map_err(|problem| ConfigError {
+                variable: "WEBHOOK_RETRY_SCHEDULE",
+                problem,
+            })?,
+            webhook_disable_after_seconds: i64::from(number(
+                "WEBHOOK_DISABLE_AFTER_SECONDS",
+                5 * 86_400,
+                365 * 86_400,
+            )?),
         })
     }
 }

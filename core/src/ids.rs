@@ -15,6 +15,8 @@ pub enum IdKind {
     Invitation,
     Session,
     Request,
+    Event,
+    WebhookEndpoint,
 }
 
 impl IdKind {
@@ -29,6 +31,8 @@ impl IdKind {
             IdKind::Invitation => "inv",
             IdKind::Session => "ses",
             IdKind::Request => "req",
+            IdKind::Event => "evt",
+            IdKind::WebhookEndpoint => "whe",
         }
     }
 }

@@ -9,6 +9,7 @@ pub mod cors;
 pub mod documents;
 pub mod drain;
 pub mod encoding;
+pub mod events;
 pub mod files;
 pub mod idempotency;
 pub mod ids;
@@ -34,5 +35,6 @@ pub mod tenancy;
 pub mod tokens;
 pub mod validate;
 pub mod webhook_target;
+pub mod webhooks;
 
 pub use problem::{ApiError, FieldError};
