@@ -86,6 +86,9 @@ impl Event {
 pub struct Origin {
     pub ip: Option<String>,
     pub request_id: String,
+    /// Where the ids of the public events the entries announce go once committed (the
+    /// request's outbox, `Ctx::outbox`); `None` drops them (the sweep still delivers).
+    pub outbox: Option<std::rc::Rc<std::cell::RefCell<Vec<String>>>>,
 }
 
 /// Attempts at appending before giving up with a 409 (with jittered backoff between them,
@@ -120,9 +123,18 @@ where
         let mut stmts = build().map_err(WriteError::Api)?;
         let n = stmts.len();
         stmts.extend(entries(db, origin, events).await.map_err(WriteError::Api)?);
+        // The public events these entries announce join the same batch (the outbox).
+        let announced: Vec<crate::events::Event> =
+            events.iter().flat_map(announced).collect();
+        for e in &announced {
+            stmts.extend(e.statements(db).map_err(WriteError::Api)?);
+        }
         match db::batch(db, stmts).await {
             Ok(mut results) => {
                 results.truncate(n);
+                if let Some(outbox) = &origin.outbox {
+                    outbox.borrow_mut().extend(announced.into_iter().map(|e| e.id));
+                }
                 return Ok(results);
             }
             Err(e) if db::is_unique_violation(&e, "audit_log") => continue,
@@ -132,6 +144,31 @@ where
     Err(WriteError::Api(ApiError::conflict(
         "Too many concurrent changes to this organization; try again.",
     )))
+}
+
+/// The public events an audited change announces (`edge_core::events::from_audit`), guarded
+/// like the entry itself.
+fn announced(entry: &Event) -> Vec<crate::events::Event> {
+    if entry.org_id == PLATFORM {
+        return Vec::new();
+    }
+    edge_core::events::from_audit(entry.action)
+        .iter()
+        .map(|ty| {
+            let target = entry.target.as_ref().map(|(k, id)| (*k, id.as_str()));
+            let data = edge_core::events::audit_data(
+                target,
+                entry.actor.kind,
+                entry.actor.id.as_deref(),
+                &entry.details,
+            );
+            let ev = crate::events::Event::new(&entry.org_id, ty, data);
+            match &entry.only_if {
+                Some((sql, args)) => ev.only_if(sql, args.clone()),
+                None => ev,
+            }
+        })
+        .collect()
 }
 
 /// Appends events with no other write.

@@ -26,6 +26,9 @@ pub struct Ctx {
     /// Work started for this request that runs alongside the handler and is finished before
     /// the response leaves (e.g. counting the request towards usage).
     pending: RefCell<Vec<futures_util::future::RemoteHandle<()>>>,
+    /// Ids of the events this request committed (the outbox), announced on the queue once
+    /// the response is out (`events::kick`).
+    pub outbox: Rc<RefCell<Vec<String>>>,
 }
 
 impl Ctx {
@@ -48,6 +51,7 @@ impl Ctx {
             head,
             rate_headers: RefCell::default(),
             pending: RefCell::default(),
+            outbox: Rc::default(),
         }
     }
 

@@ -17,6 +17,7 @@ mod ctx;
 mod db;
 mod door;
 mod drain;
+mod events;
 mod files;
 mod http;
 mod idempotency;
@@ -28,6 +29,7 @@ mod platform;
 mod realtime;
 mod routes;
 mod storage;
+mod webhooks;
 
 use worker::{event, Context, Env, MessageBatch, Request, Response, Result};
 

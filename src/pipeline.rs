@@ -139,6 +139,7 @@ async fn dispatch(
     );
     let result = routes::dispatch(route, Body::new(req), &cx).await;
     cx.settle().await;
+    crate::events::kick(&cx);
     (pattern, result, cx.rate_headers.take())
 }
 

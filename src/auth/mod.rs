@@ -275,6 +275,7 @@ pub fn audit_origin(cx: &Ctx) -> crate::audit::Origin {
     crate::audit::Origin {
         ip: cx.caller.ip.clone(),
         request_id: cx.request_id.clone(),
+        outbox: Some(cx.outbox.clone()),
     }
 }
 

@@ -17,8 +17,14 @@ pub async fn handle_batch(batch: MessageBatch<serde_json::Value>, env: Env) -> w
     let dead_letter = batch.queue().ends_with("-dlq");
     let messages = batch.messages()?;
     let work = messages.iter().map(|m| async {
+        let webhook = serde_json::from_value::<crate::events::Message>(m.body().clone());
         let outcome = if dead_letter {
             handle_dead_letter(m, &env).await
+        } else if let Ok(msg) = webhook {
+            // An event's deliveries to customer endpoints (acked: retries are new messages).
+            crate::webhooks::deliver::handle(&env, msg)
+                .await
+                .map(|()| Ack::Done)
         } else {
             handle_one(m, &env).await
         };

@@ -23,6 +23,8 @@ pub struct Delivery {
     pub outcome: OriginOutcome,
     /// The answer's body as JSON text, for a 2xx within the size limit.
     pub result: Option<String>,
+    /// The first KiB of any answer's body (the webhook attempt log keeps it).
+    pub head: Option<String>,
 }
 
 impl Delivery {
@@ -30,6 +32,7 @@ impl Delivery {
         Delivery {
             outcome: OriginOutcome::Blocked(why.into()),
             result: None,
+            head: None,
         }
     }
 }
@@ -136,11 +139,7 @@ pub async fn send(config: &Config, post: Post<'_>) -> Delivery {
                     }
                 }
             }
-            let bytes = if (200..300).contains(&status) {
-                resp.bytes().await?
-            } else {
-                Vec::new()
-            };
+            let bytes = resp.bytes().await?;
             return Ok(Ok((status, bytes)));
         }
         Ok::<_, worker::Error>(Err(format!("more than {MAX_REDIRECTS} redirects")))
@@ -149,17 +148,20 @@ pub async fn send(config: &Config, post: Post<'_>) -> Delivery {
     match select(Box::pin(call), timeout).await {
         Either::Left((Ok(Ok((status, bytes))), _)) => Delivery {
             outcome: OriginOutcome::Answered(status),
-            result: keep_result(&bytes),
+            result: if (200..300).contains(&status) {
+                keep_result(&bytes)
+            } else {
+                None
+            },
+            head: Some(edge_core::webhooks::response_head(&bytes)),
         },
-        Either::Left((Ok(Err(why)), _)) => Delivery {
-            outcome: OriginOutcome::Blocked(why),
-            result: None,
-        },
+        Either::Left((Ok(Err(why)), _)) => Delivery::blocked(why),
         Either::Left((Err(e), _)) => {
             let why: String = e.to_string().chars().take(200).collect();
             Delivery {
                 outcome: OriginOutcome::Unreachable(why),
                 result: None,
+                head: None,
             }
         }
         Either::Right(_) => {
@@ -167,6 +169,7 @@ pub async fn send(config: &Config, post: Post<'_>) -> Delivery {
             Delivery {
                 outcome: OriginOutcome::TimedOut,
                 result: None,
+                head: None,
             }
         }
     }

@@ -3,7 +3,7 @@
 //! announced to the room `doc:{id}`. Versions, shares and listing live in their own modules.
 
 use super::row::{
-    actor_id, doc_event, load, load_live, not_found, require_edit, with_doc_headers, DocRow,
+    actor_id, doc_event, doc_outbox, load, load_live, not_found, require_edit, with_doc_headers, DocRow,
     DOC_COLUMNS,
 };
 use crate::auth::{self, OrgAccess};
@@ -12,7 +12,7 @@ use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
 use crate::sql;
-use crate::{idempotency, platform, realtime};
+use crate::{events, idempotency, platform, realtime};
 use edge_core::documents::{self as rules, CONTENT_MAX_BYTES, STATUSES, TITLE_MAX};
 use edge_core::ids::{self, IdKind};
 use edge_core::json::Checks;
@@ -105,9 +105,9 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
         updated_at: now,
         deleted_at: None,
     };
-    let written = db::batch(
-        &db,
-        vec![
+    let claim = platform::claim();
+    let event = doc_outbox(&doc.org_id, "document.created", &doc.id, &claim, &doc.owner_id);
+    let mut stmts = vec![
             sql!(
                 db,
                 "INSERT INTO documents (id, org_id, title, content, status, version, owner_id, created_at, updated_at, last_request_id) \
@@ -119,7 +119,7 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
                 &doc.status,
                 &doc.owner_id,
                 &doc.created_at,
-                platform::claim()
+                &claim
             )?,
             sql!(
                 db,
@@ -132,13 +132,14 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
                 &doc.owner_id,
                 &doc.created_at
             )?,
-        ],
-    )
-    .await;
+        ];
+    stmts.extend(event.statements(&db)?);
+    let written = db::batch(&db, stmts).await;
     if let Err(e) = written {
         let _ = crate::limits::release(&cx.env, &access.org_id, "documents", &month, 1).await;
         return Err(http::internal("create document", e));
     }
+    events::committed(cx, &[&event]);
     realtime::publish(
         cx,
         &access.org_id,
@@ -208,9 +209,8 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
                                    // One batch: the update bumps the version (only from the expected one, under If-Match),
                                    // and the version row copies exactly the state this request produced. D1 runs batches one
                                    // at a time, so concurrent PATCHes get dense, unique versions and none is lost.
-    let results = db::batch(
-        &db,
-        vec![
+    let event = doc_outbox(&access.org_id, "document.updated", &doc.id, &claim, &author);
+    let mut stmts = vec![
             sql!(
                 db,
                 "UPDATE documents SET title = COALESCE(?3, title), content = COALESCE(?4, content), \
@@ -235,10 +235,11 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
                 &claim,
                 &author
             )?,
-        ],
-    )
-    .await
-    .map_err(|e| http::internal("update document", e))?;
+        ];
+    stmts.extend(event.statements(&db)?);
+    let results = db::batch(&db, stmts)
+        .await
+        .map_err(|e| http::internal("update document", e))?;
     // The row this very update produced (a later concurrent one may already be newer).
     let updated: Option<DocRow> = results
         .first()
@@ -251,6 +252,7 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
         }
         return Err(precondition_failed(&current));
     };
+    events::committed(cx, &[&event]);
     realtime::publish(
         cx,
         &access.org_id,
@@ -278,16 +280,26 @@ pub async fn delete(cx: &Ctx) -> ApiResult {
     let doc = load_live(&db, &access.org_id, cx.param("id")).await?;
     require_edit(&db, &access, &doc).await?;
     let now = platform::rfc3339(platform::now());
-    let changed = db::run(sql!(
+    let claim = platform::claim();
+    let actor = actor_id(&access);
+    let event = doc_outbox(&access.org_id, "document.deleted", &doc.id, &claim, &actor);
+    let mut stmts = vec![sql!(
         db,
-        "UPDATE documents SET deleted_at = ?3 WHERE id = ?1 AND org_id = ?2 AND deleted_at IS NULL",
+        "UPDATE documents SET deleted_at = ?3, last_request_id = ?4 \
+         WHERE id = ?1 AND org_id = ?2 AND deleted_at IS NULL",
         &doc.id,
         &access.org_id,
-        &now
-    ))
-    .await?;
+        &now,
+        &claim
+    )?];
+    stmts.extend(event.statements(&db)?);
+    let results = db::batch(&db, stmts)
+        .await
+        .map_err(|e| http::internal("delete document", e))?;
+    let changed = results.first().map_or(0, db::changes);
     // Of concurrent deletes, only the one that deleted announces it.
     if changed > 0 {
+        events::committed(cx, &[&event]);
         realtime::publish(
             cx,
             &access.org_id,
@@ -308,13 +320,23 @@ pub async fn restore(cx: &Ctx) -> ApiResult {
         // Not deleted: nothing to restore, nothing to announce.
         return Ok(with_doc_headers(http::json(200, &doc.public())?, &doc));
     }
-    db::run(sql!(
+    let claim = platform::claim();
+    let event = doc_outbox(&access.org_id, "document.restored", &doc.id, &claim, &actor_id(&access));
+    let mut stmts = vec![sql!(
         db,
-        "UPDATE documents SET deleted_at = NULL WHERE id = ?1 AND org_id = ?2",
+        "UPDATE documents SET deleted_at = NULL, last_request_id = ?3 \
+         WHERE id = ?1 AND org_id = ?2 AND deleted_at IS NOT NULL",
         &doc.id,
-        &access.org_id
-    ))
-    .await?;
+        &access.org_id,
+        &claim
+    )?];
+    stmts.extend(event.statements(&db)?);
+    let results = db::batch(&db, stmts)
+        .await
+        .map_err(|e| http::internal("restore document", e))?;
+    if results.first().map_or(0, db::changes) > 0 {
+        events::committed(cx, &[&event]);
+    }
     let restored = load(&db, &access.org_id, &doc.id).await?;
     realtime::publish(
         cx,

@@ -1,0 +1,187 @@
+//! The outbox: a domain change's event is two statements added to the change's own D1 batch,
+//! the event row and its fan-out (one `webhook_deliveries` row per endpoint of the org that is
+//! enabled and subscribed to the type *at that moment*, by `INSERT … SELECT`). Both commit or
+//! roll back with the change. After the commit the event's id is put on the `JOBS` queue
+//! ([`kick`]); a lost message is re-sent by the sweep, so nothing depends on it arriving.
+//! The catalogue (types, envelope) is `edge_core::events`; delivery is `webhooks::deliver`.
+
+use crate::ctx::Ctx;
+use crate::db::{self, V};
+use crate::platform;
+use edge_core::events as catalogue;
+use edge_core::ids::IdKind;
+use edge_core::sql::shift_params;
+use edge_core::webhooks::MATCH_SQL;
+use edge_core::ApiError;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use worker::{D1Database, D1PreparedStatement, Env};
+
+/// The queue message that starts (or retries) deliveries: every due delivery of `event`, or
+/// only the one to `endpoint`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Message {
+    pub webhook_event: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// Part of the payload computed by SQL from a row the same batch wrote (e.g. the document as
+/// the update left it): `json_set(envelope, path, expr)` over `from`.
+#[derive(Debug, Clone)]
+struct FromRow {
+    path: &'static str,
+    expr: &'static str,
+    from: String,
+    args: Vec<V>,
+}
+
+/// One event to write in a batch.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub id: String,
+    pub org_id: String,
+    pub ty: &'static str,
+    pub occurred_at: String,
+    data: Value,
+    row: Option<FromRow>,
+    only_if: Option<(String, Vec<V>)>,
+}
+
+impl Event {
+    pub fn new(org_id: &str, ty: &'static str, data: Value) -> Self {
+        debug_assert!(catalogue::is_type(ty), "{ty} is not in the catalogue");
+        Event {
+            id: platform::new_id(IdKind::Event),
+            org_id: org_id.to_owned(),
+            ty,
+            occurred_at: platform::rfc3339(platform::now()),
+            data,
+            row: None,
+            only_if: None,
+        }
+    }
+
+    /// Sets `path` (e.g. `$.data.document`) to the JSON `expr` computed over `from` (`FROM t
+    /// WHERE …` with its own `?1…`); no row, no event.
+    pub fn from_row(mut self, path: &'static str, expr: &'static str, from: &str, args: Vec<V>) -> Self {
+        self.row = Some(FromRow {
+            path,
+            expr,
+            from: from.to_owned(),
+            args,
+        });
+        self
+    }
+
+    /// Writes the event only if the `EXISTS (…)` subquery `sql` (own `?1…`) holds once the
+    /// batch's earlier statements ran (e.g. "the conditional update took effect").
+    pub fn only_if(mut self, sql: &str, args: Vec<V>) -> Self {
+        self.only_if = Some((sql.to_owned(), args));
+        self
+    }
+
+    /// The envelope as stored and sent (without what [`Event::from_row`] adds).
+    pub fn envelope(&self) -> Value {
+        catalogue::envelope(&self.id, self.ty, &self.org_id, &self.occurred_at, self.data.clone())
+    }
+
+    /// The event row and its fan-out, to append to the change's batch.
+    pub fn statements(&self, db: &D1Database) -> Result<Vec<D1PreparedStatement>, ApiError> {
+        let mut args: Vec<V> = vec![
+            V::from(&self.id),
+            V::from(&self.org_id),
+            V::from(self.ty),
+            V::from(self.envelope().to_string()),
+            V::from(&self.occurred_at),
+        ];
+        let mut sql = String::from("INSERT INTO events (id, org_id, type, payload, occurred_at) SELECT ?1, ?2, ?3, ");
+        let mut has_where = false;
+        match &self.row {
+            Some(r) => {
+                sql.push_str(&format!("json_set(?4, '{}', {}), ?5 ", r.path, r.expr));
+                sql.push_str(&shift_params(&r.from, args.len()));
+                has_where = r.from.to_ascii_uppercase().contains(" WHERE ");
+                args.extend(r.args.iter().cloned());
+            }
+            None => sql.push_str("?4, ?5"),
+        }
+        if let Some((cond, cond_args)) = &self.only_if {
+            sql.push_str(if has_where { " AND " } else { " WHERE " });
+            sql.push_str(&format!("EXISTS ({})", shift_params(cond, args.len())));
+            args.extend(cond_args.iter().cloned());
+        }
+        let event = db::prepare(db, &sql, args.into_iter().map(|v| v.0).collect())?;
+        let now_ms = platform::now_ms();
+        let fan_out = db::prepare(
+            db,
+            &format!(
+                "INSERT INTO webhook_deliveries (event_id, endpoint_id, org_id, status, attempts, next_attempt_at, created_at, updated_at) \
+                 SELECT ?1, e.id, e.org_id, 'pending', 0, ?3, ?4, ?4 FROM webhook_endpoints e \
+                 WHERE e.org_id = ?2 AND e.enabled = 1 AND {} AND EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+                MATCH_SQL.replace("?T", "?5")
+            ),
+            vec![
+                V::from(&self.id).0,
+                V::from(&self.org_id).0,
+                V::from(now_ms).0,
+                V::from(&self.occurred_at).0,
+                V::from(self.ty).0,
+            ],
+        )?;
+        Ok(vec![event, fan_out])
+    }
+}
+
+/// Notes events this request committed, for [`kick`] once the response is out.
+pub fn committed(cx: &Ctx, events: &[&Event]) {
+    cx.outbox.borrow_mut().extend(events.iter().map(|e| e.id.clone()));
+}
+
+/// Sends the queue messages of the events this request committed, after the response.
+pub fn kick(cx: &Ctx) {
+    let ids = std::mem::take(&mut *cx.outbox.borrow_mut());
+    if ids.is_empty() {
+        return;
+    }
+    let env = cx.env.clone();
+    cx.ctx.wait_until(async move { send(&env, &ids).await });
+}
+
+/// Sends one message per event now; a failure is logged (the sweep re-sends).
+pub async fn send(env: &Env, ids: &[String]) {
+    let queue = match env.queue("JOBS") {
+        Ok(q) => q,
+        Err(e) => {
+            let _ = crate::http::internal("JOBS binding (events)", e);
+            return;
+        }
+    };
+    let messages: Vec<Message> = ids
+        .iter()
+        .map(|id| {
+            Message {
+                webhook_event: id.clone(),
+                endpoint: None,
+            }
+        })
+        .collect();
+    for chunk in messages.chunks(100) {
+        if let Err(e) = queue.send_batch(chunk.iter().cloned().map(worker::SendMessage::from).collect::<Vec<_>>()).await {
+            let _ = crate::http::internal("send event messages (the sweep will resend)", e);
+        }
+    }
+}
+
+/// Writes `events` on their own (no other change) and kicks them.
+pub async fn write_alone(env: &Env, db: &D1Database, events: &[Event]) -> Result<(), ApiError> {
+    let mut stmts = Vec::new();
+    for e in events {
+        stmts.extend(e.statements(db)?);
+    }
+    db::batch(db, stmts)
+        .await
+        .map_err(|e| crate::http::internal("write events", e))?;
+    send(env, &events.iter().map(|e| e.id.clone()).collect::<Vec<_>>()).await;
+    Ok(())
+}
