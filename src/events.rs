@@ -172,16 +172,3 @@ pub async fn send(env: &Env, ids: &[String]) {
         }
     }
 }
-
-/// Writes `events` on their own (no other change) and kicks them.
-pub async fn write_alone(env: &Env, db: &D1Database, events: &[Event]) -> Result<(), ApiError> {
-    let mut stmts = Vec::new();
-    for e in events {
-        stmts.extend(e.statements(db)?);
-    }
-    db::batch(db, stmts)
-        .await
-        .map_err(|e| crate::http::internal("write events", e))?;
-    send(env, &events.iter().map(|e| e.id.clone()).collect::<Vec<_>>()).await;
-    Ok(())
-}

@@ -138,6 +138,26 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
         } => ("queued", Some(error.as_str()), Ack::RetryIn(*delay_seconds)),
         Decision::Dead(e) => ("dead", Some(e.as_str()), Ack::Done),
     };
+    // The `job.status_changed` event commits with the status, only if this finish applied.
+    let event = job.org_id.as_deref().map(|org| {
+        crate::events::Event::new(
+            org,
+            "job.status_changed",
+            json!({"job": {"id": job.id, "type": job.job_type, "status": status, "attempts": job.attempts, "error": error}}),
+        )
+        .only_if(
+            "SELECT 1 FROM jobs WHERE id = ?1 AND status = ?2 AND updated_at = ?3 AND lease_until IS NULL",
+            vec![
+                crate::db::V::from(&job.id),
+                crate::db::V::from(status),
+                crate::db::V::from(&now),
+            ],
+        )
+    });
+    let also = match &event {
+        Some(e) => e.statements(&db)?,
+        None => Vec::new(),
+    };
     let applied = repo::finish(
         &db,
         &job.id,
@@ -146,8 +166,12 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
         delivery.result.as_deref(),
         error,
         &now,
+        also,
     )
     .await?;
+    if let (true, Some(e)) = (applied, &event) {
+        crate::events::send(env, std::slice::from_ref(&e.id)).await;
+    }
     log(
         "job_delivery",
         &m.id(),

@@ -148,6 +148,9 @@ pub async fn claim(
 
 /// Records the outcome of the delivery that claimed `attempt`. Returns whether it applied
 /// (false if the lease was lost and another delivery took over).
+/// Finishes the attempt that claimed the job, with `also` (its outbox event) in the same
+/// batch; `true` if this attempt's finish applied.
+#[allow(clippy::too_many_arguments)]
 pub async fn finish(
     db: &D1Database,
     id: &str,
@@ -156,8 +159,9 @@ pub async fn finish(
     result: Option<&str>,
     error: Option<&str>,
     now: &str,
+    also: Vec<worker::D1PreparedStatement>,
 ) -> Result<bool, ApiError> {
-    let res = db
+    let update = db
         .prepare(
             "UPDATE jobs SET status = ?3, result = COALESCE(?4, result), error = ?5, \
              lease_until = NULL, updated_at = ?6 \
@@ -171,17 +175,11 @@ pub async fn finish(
             opt(error),
             s(now),
         ])
-        .or_internal("bind job finish")?
-        .run()
-        .await
-        .or_internal("finish job")?;
-    let changes = res
-        .meta()
-        .ok()
-        .flatten()
-        .and_then(|m| m.changes)
-        .unwrap_or(0);
-    Ok(changes > 0)
+        .or_internal("bind job finish")?;
+    let mut stmts = vec![update];
+    stmts.extend(also);
+    let results = db.batch(stmts).await.or_internal("finish job")?;
+    Ok(results.first().map_or(0, crate::db::changes) > 0)
 }
 
 /// A job whose message reached the dead-letter queue: `dead` unless already final.

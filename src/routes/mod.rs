@@ -18,6 +18,7 @@ mod proxy;
 mod rooms;
 mod testing;
 mod webhook_secret;
+mod webhooks;
 
 use crate::body::Body;
 use crate::ctx::Ctx;
@@ -58,6 +59,16 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::AuditLogVerify => audit_log::verify(cx).await,
         Route::WebhookSecretGet => webhook_secret::get(cx).await,
         Route::WebhookSecretRotate => webhook_secret::rotate(cx).await,
+        Route::EventsList => webhooks::list_events(cx).await,
+        Route::WebhooksCreate => webhooks::create(body, cx).await,
+        Route::WebhooksList => webhooks::list(cx).await,
+        Route::WebhookGet => webhooks::get(cx).await,
+        Route::WebhookPatch => webhooks::patch(body, cx).await,
+        Route::WebhookDelete => webhooks::delete(cx).await,
+        Route::WebhookRotateSecret => webhooks::rotate(body, cx).await,
+        Route::WebhookTest => webhooks::test(cx).await,
+        Route::WebhookAttempts => webhooks::list_attempts(cx).await,
+        Route::WebhookReplay => webhooks::replay(cx).await,
         Route::StripeWebhook => billing::stripe_webhook(body, cx).await,
         Route::BillingSubscription => billing::subscription(cx).await,
         Route::Usage => billing::usage(cx).await,
