@@ -34,6 +34,8 @@ pub fn test_vars(origin_url: &str) -> BTreeMap<String, String> {
         ("CORS_ORIGINS", "https://app.test.example"),
         ("JOB_RETRY_BASE_SECONDS", "0"),
         ("ORIGIN_TIMEOUT_MS", "2000"),
+        // Customer webhook retries within seconds (the default spans about a day).
+        ("WEBHOOK_RETRY_SCHEDULE", "1,1,1,1"),
         // The shared worker serves every test from one address: limits high enough never to
         // interfere; the rate-limit tests start private workers with small ones.
         (
