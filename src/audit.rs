@@ -124,8 +124,7 @@ where
         let n = stmts.len();
         stmts.extend(entries(db, origin, events).await.map_err(WriteError::Api)?);
         // The public events these entries announce join the same batch (the outbox).
-        let announced: Vec<crate::events::Event> =
-            events.iter().flat_map(announced).collect();
+        let announced: Vec<crate::events::Event> = events.iter().flat_map(announced).collect();
         for e in &announced {
             stmts.extend(e.statements(db).map_err(WriteError::Api)?);
         }
@@ -133,7 +132,9 @@ where
             Ok(mut results) => {
                 results.truncate(n);
                 if let Some(outbox) = &origin.outbox {
-                    outbox.borrow_mut().extend(announced.into_iter().map(|e| e.id));
+                    outbox
+                        .borrow_mut()
+                        .extend(announced.into_iter().map(|e| e.id));
                 }
                 return Ok(results);
             }

@@ -64,7 +64,13 @@ impl Event {
 
     /// Sets `path` (e.g. `$.data.document`) to the JSON `expr` computed over `from` (`FROM t
     /// WHERE …` with its own `?1…`); no row, no event.
-    pub fn from_row(mut self, path: &'static str, expr: &'static str, from: &str, args: Vec<V>) -> Self {
+    pub fn with_row(
+        mut self,
+        path: &'static str,
+        expr: &'static str,
+        from: &str,
+        args: Vec<V>,
+    ) -> Self {
         self.row = Some(FromRow {
             path,
             expr,
@@ -81,9 +87,15 @@ impl Event {
         self
     }
 
-    /// The envelope as stored and sent (without what [`Event::from_row`] adds).
+    /// The envelope as stored and sent (without what [`Event::with_row`] adds).
     pub fn envelope(&self) -> Value {
-        catalogue::envelope(&self.id, self.ty, &self.org_id, &self.occurred_at, self.data.clone())
+        catalogue::envelope(
+            &self.id,
+            self.ty,
+            &self.org_id,
+            &self.occurred_at,
+            self.data.clone(),
+        )
     }
 
     /// The event row and its fan-out, to append to the change's batch.
@@ -95,7 +107,9 @@ impl Event {
             V::from(self.envelope().to_string()),
             V::from(&self.occurred_at),
         ];
-        let mut sql = String::from("INSERT INTO events (id, org_id, type, payload, occurred_at) SELECT ?1, ?2, ?3, ");
+        let mut sql = String::from(
+            "INSERT INTO events (id, org_id, type, payload, occurred_at) SELECT ?1, ?2, ?3, ",
+        );
         let mut has_where = false;
         match &self.row {
             Some(r) => {
@@ -135,7 +149,9 @@ impl Event {
 
 /// Notes events this request committed, for [`kick`] once the response is out.
 pub fn committed(cx: &Ctx, events: &[&Event]) {
-    cx.outbox.borrow_mut().extend(events.iter().map(|e| e.id.clone()));
+    cx.outbox
+        .borrow_mut()
+        .extend(events.iter().map(|e| e.id.clone()));
 }
 
 /// Sends the queue messages of the events this request committed, after the response.
@@ -159,15 +175,22 @@ pub async fn send(env: &Env, ids: &[String]) {
     };
     let messages: Vec<Message> = ids
         .iter()
-        .map(|id| {
-            Message {
-                webhook_event: id.clone(),
-                endpoint: None,
-            }
+        .map(|id| Message {
+            webhook_event: id.clone(),
+            endpoint: None,
         })
         .collect();
     for chunk in messages.chunks(100) {
-        if let Err(e) = queue.send_batch(chunk.iter().cloned().map(worker::SendMessage::from).collect::<Vec<_>>()).await {
+        if let Err(e) = queue
+            .send_batch(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(worker::SendMessage::from)
+                    .collect::<Vec<_>>(),
+            )
+            .await
+        {
             let _ = crate::http::internal("send event messages (the sweep will resend)", e);
         }
     }

@@ -125,7 +125,12 @@ mod tests {
             from_audit("invitation.accepted"),
             &["invitation.accepted", "member.joined"]
         );
-        for quiet in ["auth.login", "auth.login_failed", "webhook_secret.rotated", ""] {
+        for quiet in [
+            "auth.login",
+            "auth.login_failed",
+            "webhook_secret.rotated",
+            "",
+        ] {
             assert!(from_audit(quiet).is_empty(), "{quiet}");
         }
     }
@@ -145,10 +150,21 @@ mod tests {
 
     #[test]
     fn envelope_and_data_shapes() {
-        let data = audit_data(Some(("api_key", "key_1")), "user", Some("usr_1"), &json!({}));
+        let data = audit_data(
+            Some(("api_key", "key_1")),
+            "user",
+            Some("usr_1"),
+            &json!({}),
+        );
         assert_eq!(data["object"], json!({"type": "api_key", "id": "key_1"}));
         assert_eq!(data["actor"]["id"], "usr_1");
-        let e = envelope("evt_1", "api_key.created", "org_1", "2026-01-01T00:00:00Z", data);
+        let e = envelope(
+            "evt_1",
+            "api_key.created",
+            "org_1",
+            "2026-01-01T00:00:00Z",
+            data,
+        );
         assert_eq!(e["version"], 1);
         assert_eq!(e["type"], "api_key.created");
         assert_eq!(retention_days("free"), 7);

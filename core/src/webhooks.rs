@@ -312,7 +312,10 @@ mod tests {
         assert!(Schedule::parse("50000").is_err());
         let d = Schedule::parse("").unwrap();
         let total: u32 = d.0.iter().sum();
-        assert!((20 * 3600..=36 * 3600).contains(&total), "about a day: {total}");
+        assert!(
+            (20 * 3600..=36 * 3600).contains(&total),
+            "about a day: {total}"
+        );
         assert_eq!(d.longest(), 36000);
     }
 
@@ -336,7 +339,10 @@ mod tests {
             decide(&OriginOutcome::Answered(500), 1, &s, h),
             Verdict::Retry(1)
         );
-        assert_eq!(decide(&OriginOutcome::TimedOut, 3, &s, h), Verdict::Retry(1));
+        assert_eq!(
+            decide(&OriginOutcome::TimedOut, 3, &s, h),
+            Verdict::Retry(1)
+        );
         assert_eq!(
             decide(&OriginOutcome::Unreachable("refused".into()), 4, &s, h),
             Verdict::Failed

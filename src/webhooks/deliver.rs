@@ -132,8 +132,23 @@ async fn attempt(
             disable_after_s: config.webhook_disable_after_seconds,
         },
     );
-    record(db, event_id, &endpoint, c.attempts, &delivery, &verdict, finished - started).await?;
-    log(event_id, &endpoint.id, c.attempts, &delivery.outcome, &verdict);
+    record(
+        db,
+        event_id,
+        &endpoint,
+        c.attempts,
+        &delivery,
+        &verdict,
+        finished - started,
+    )
+    .await?;
+    log(
+        event_id,
+        &endpoint.id,
+        c.attempts,
+        &delivery.outcome,
+        &verdict,
+    );
     match &verdict {
         Verdict::Retry(delay) => {
             let msg = Message {
@@ -142,8 +157,12 @@ async fn attempt(
             };
             let sent = match env.queue("JOBS") {
                 Ok(q) => {
-                    q.send(worker::MessageBuilder::new(msg).delay_seconds(*delay).build())
-                        .await
+                    q.send(
+                        worker::MessageBuilder::new(msg)
+                            .delay_seconds(*delay)
+                            .build(),
+                    )
+                    .await
                 }
                 Err(e) => Err(e),
             };

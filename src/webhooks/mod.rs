@@ -64,7 +64,11 @@ impl EndpointRow {
 }
 
 /// The endpoint `id` of `org_id`, if it exists.
-pub async fn load(db: &D1Database, org_id: &str, id: &str) -> Result<Option<EndpointRow>, ApiError> {
+pub async fn load(
+    db: &D1Database,
+    org_id: &str,
+    id: &str,
+) -> Result<Option<EndpointRow>, ApiError> {
     if !edge_core::ids::is_id(edge_core::ids::IdKind::WebhookEndpoint, id) {
         return Ok(None);
     }

@@ -41,15 +41,23 @@ pub async fn run(env: &Env) -> Result<Value, ApiError> {
             .map_err(|e| crate::http::internal("JOBS binding", e))?;
         let messages: Vec<Message> = due
             .iter()
-            .map(|d| {
-                Message {
-                    webhook_event: d.event_id.clone(),
-                    endpoint: Some(d.endpoint_id.clone()),
-                }
+            .map(|d| Message {
+                webhook_event: d.event_id.clone(),
+                endpoint: Some(d.endpoint_id.clone()),
             })
             .collect();
         for chunk in messages.chunks(100) {
-            if queue.send_batch(chunk.iter().cloned().map(worker::SendMessage::from).collect::<Vec<_>>()).await.is_ok() {
+            if queue
+                .send_batch(
+                    chunk
+                        .iter()
+                        .cloned()
+                        .map(worker::SendMessage::from)
+                        .collect::<Vec<_>>(),
+                )
+                .await
+                .is_ok()
+            {
                 sent += chunk.len();
             }
         }

@@ -197,13 +197,21 @@ pub const ROUTES: &[RouteDef] = &[
     def("GET", "/v1/orgs/{org}/webhooks", Route::WebhooksList),
     def("GET", "/v1/orgs/{org}/webhooks/{id}", Route::WebhookGet),
     def("PATCH", "/v1/orgs/{org}/webhooks/{id}", Route::WebhookPatch),
-    def("DELETE", "/v1/orgs/{org}/webhooks/{id}", Route::WebhookDelete),
+    def(
+        "DELETE",
+        "/v1/orgs/{org}/webhooks/{id}",
+        Route::WebhookDelete,
+    ),
     def(
         "POST",
         "/v1/orgs/{org}/webhooks/{id}/rotate-secret",
         Route::WebhookRotateSecret,
     ),
-    def("POST", "/v1/orgs/{org}/webhooks/{id}/test", Route::WebhookTest),
+    def(
+        "POST",
+        "/v1/orgs/{org}/webhooks/{id}/test",
+        Route::WebhookTest,
+    ),
     def(
         "GET",
         "/v1/orgs/{org}/webhooks/{id}/attempts",

@@ -3,8 +3,8 @@
 //! announced to the room `doc:{id}`. Versions, shares and listing live in their own modules.
 
 use super::row::{
-    actor_id, doc_event, doc_outbox, load, load_live, not_found, require_edit, with_doc_headers, DocRow,
-    DOC_COLUMNS,
+    actor_id, doc_event, doc_outbox, load, load_live, not_found, require_edit, with_doc_headers,
+    DocRow, DOC_COLUMNS,
 };
 use crate::auth::{self, OrgAccess};
 use crate::body::Body;
@@ -106,7 +106,13 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
         deleted_at: None,
     };
     let claim = platform::claim();
-    let event = doc_outbox(&doc.org_id, "document.created", &doc.id, &claim, &doc.owner_id);
+    let event = doc_outbox(
+        &doc.org_id,
+        "document.created",
+        &doc.id,
+        &claim,
+        &doc.owner_id,
+    );
     let mut stmts = vec![
             sql!(
                 db,
@@ -321,7 +327,13 @@ pub async fn restore(cx: &Ctx) -> ApiResult {
         return Ok(with_doc_headers(http::json(200, &doc.public())?, &doc));
     }
     let claim = platform::claim();
-    let event = doc_outbox(&access.org_id, "document.restored", &doc.id, &claim, &actor_id(&access));
+    let event = doc_outbox(
+        &access.org_id,
+        "document.restored",
+        &doc.id,
+        &claim,
+        &actor_id(&access),
+    );
     let mut stmts = vec![sql!(
         db,
         "UPDATE documents SET deleted_at = NULL, last_request_id = ?3 \

@@ -126,7 +126,7 @@ pub(super) fn doc_event(kind: &str, doc: &DocRow, actor: &str) -> Value {
 }
 
 /// A document row as the JSON of its events' `data.document` (what `summary` shows), for
-/// `events::Event::from_row` over `documents`.
+/// `events::Event::with_row` over `documents`.
 pub(super) const DOC_EVENT_JSON: &str = "json_object('id', id, 'org_id', org_id, 'title', title, \
      'status', status, 'version', version, 'owner_id', owner_id, 'created_at', created_at, \
      'updated_at', updated_at, 'deleted_at', deleted_at)";
@@ -140,11 +140,15 @@ pub(super) fn doc_outbox(
     claim: &str,
     actor: &str,
 ) -> crate::events::Event {
-    crate::events::Event::new(org_id, ty, json!({"document": null, "actor": {"id": actor}}))
-        .from_row(
-            "$.data.document",
-            DOC_EVENT_JSON,
-            "FROM documents WHERE id = ?1 AND last_request_id = ?2",
-            vec![db::V::from(doc_id), db::V::from(claim)],
-        )
+    crate::events::Event::new(
+        org_id,
+        ty,
+        json!({"document": null, "actor": {"id": actor}}),
+    )
+    .with_row(
+        "$.data.document",
+        DOC_EVENT_JSON,
+        "FROM documents WHERE id = ?1 AND last_request_id = ?2",
+        vec![db::V::from(doc_id), db::V::from(claim)],
+    )
 }

@@ -42,11 +42,7 @@ pub async fn list_events(cx: &Ctx) -> ApiResult {
             }
         },
     };
-    let scope = format!(
-        "{}|{}",
-        access.org_id,
-        cx.query("type").unwrap_or_default()
-    );
+    let scope = format!("{}|{}", access.org_id, cx.query("type").unwrap_or_default());
     let page = Page::from_query(cx, "events", &scope)?;
     let (k, i) = page.after_key();
     let db = db::database(&cx.env)?;
@@ -197,5 +193,8 @@ pub async fn test(cx: &Ctx) -> ApiResult {
         .await
         .map_err(|e| http::internal("write test event", e))?;
     send_one(cx, &event.id, &endpoint.id).await;
-    http::json(202, &json!({"event_id": event.id, "endpoint_id": endpoint.id}))
+    http::json(
+        202,
+        &json!({"event_id": event.id, "endpoint_id": endpoint.id}),
+    )
 }

@@ -68,7 +68,11 @@ fn check(
 ) -> Result<Option<String>, ApiError> {
     let mut c = Checks::new();
     if let Some(url) = url {
-        c.check(url.len() <= rules::MAX_URL_BYTES, "url", "must be at most 2048 bytes");
+        c.check(
+            url.len() <= rules::MAX_URL_BYTES,
+            "url",
+            "must be at most 2048 bytes",
+        );
         if let Err(why) = crate::jobs::webhook::allowed(&cx.config, url) {
             c.check(false, "url", why);
         }
@@ -92,8 +96,13 @@ fn check(
 pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
     let access = admin::enter(cx, Action::ApiKeysManage).await?;
     let body: CreateBody = body.json().await?;
-    let filter = check(cx, Some(&body.url), Some(&body.event_types), body.description.as_deref())?
-        .unwrap_or_default();
+    let filter = check(
+        cx,
+        Some(&body.url),
+        Some(&body.event_types),
+        body.description.as_deref(),
+    )?
+    .unwrap_or_default();
     let id = platform::new_id(IdKind::WebhookEndpoint);
     let now = platform::rfc3339(platform::now());
     let max = rules::max_endpoints(access.plan);
@@ -101,7 +110,10 @@ pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
     let events = [admin::event(&access, "webhook.endpoint_created")
         .target("webhook_endpoint", &id)
         .details(json!({"url": body.url, "event_types": body.event_types}))
-        .only_if("SELECT 1 FROM webhook_endpoints WHERE id = ?1", vec![db::V::from(&id)])];
+        .only_if(
+            "SELECT 1 FROM webhook_endpoints WHERE id = ?1",
+            vec![db::V::from(&id)],
+        )];
     let results = admin::commit(cx, &db, &events, || {
         Ok(vec![sql!(
             db,
@@ -125,7 +137,9 @@ pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
             access.plan.as_str()
         )));
     }
-    let row = webhooks::load(&db, &access.org_id, &id).await?.ok_or_else(not_found)?;
+    let row = webhooks::load(&db, &access.org_id, &id)
+        .await?
+        .ok_or_else(not_found)?;
     let mut out = row.public();
     out["secret"] = json!(webhooks::secret(&cx.config, &id, row.secret_generation));
     let mut resp = http::json(201, &out)?;
@@ -154,7 +168,12 @@ pub async fn list(cx: &Ctx) -> ApiResult {
         (page.limit + 1) as u32
     ))
     .await?;
-    page.respond(cx, rows, |r| (r.created_at.clone(), r.id.clone()), EndpointRow::public)
+    page.respond(
+        cx,
+        rows,
+        |r| (r.created_at.clone(), r.id.clone()),
+        EndpointRow::public,
+    )
 }
 
 pub async fn get(cx: &Ctx) -> ApiResult {
@@ -182,7 +201,9 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
     let now = platform::rfc3339(platform::now());
     let events = [admin::event(&access, "webhook.endpoint_updated")
         .target("webhook_endpoint", &row.id)
-        .details(json!({"url": body.url, "event_types": body.event_types, "enabled": body.enabled}))];
+        .details(
+            json!({"url": body.url, "event_types": body.event_types, "enabled": body.enabled}),
+        )];
     // Enabling (again) starts a fresh health record.
     admin::commit(cx, &db, &events, || {
         Ok(vec![sql!(
@@ -202,7 +223,9 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
         )?])
     })
     .await?;
-    let row = webhooks::load(&db, &access.org_id, &row.id).await?.ok_or_else(not_found)?;
+    let row = webhooks::load(&db, &access.org_id, &row.id)
+        .await?
+        .ok_or_else(not_found)?;
     http::json(200, &row.public())
 }
 
@@ -212,11 +235,20 @@ pub async fn delete(cx: &Ctx) -> ApiResult {
     let row = webhooks::load(&db, &access.org_id, cx.param("id"))
         .await?
         .ok_or_else(not_found)?;
-    let events = [admin::event(&access, "webhook.endpoint_deleted").target("webhook_endpoint", &row.id)];
+    let events =
+        [admin::event(&access, "webhook.endpoint_deleted").target("webhook_endpoint", &row.id)];
     admin::commit(cx, &db, &events, || {
         Ok(vec![
-            sql!(db, "DELETE FROM webhook_attempts WHERE endpoint_id = ?1", &row.id)?,
-            sql!(db, "DELETE FROM webhook_deliveries WHERE endpoint_id = ?1", &row.id)?,
+            sql!(
+                db,
+                "DELETE FROM webhook_attempts WHERE endpoint_id = ?1",
+                &row.id
+            )?,
+            sql!(
+                db,
+                "DELETE FROM webhook_deliveries WHERE endpoint_id = ?1",
+                &row.id
+            )?,
             sql!(
                 db,
                 "DELETE FROM webhook_endpoints WHERE id = ?1 AND org_id = ?2",
@@ -271,9 +303,13 @@ pub async fn rotate(mut body: Body, cx: &Ctx) -> ApiResult {
     })
     .await?;
     if results.first().map_or(0, db::changes) == 0 {
-        return Err(ApiError::conflict("The secret was rotated concurrently; read it again."));
+        return Err(ApiError::conflict(
+            "The secret was rotated concurrently; read it again.",
+        ));
     }
-    let row = webhooks::load(&db, &access.org_id, &row.id).await?.ok_or_else(not_found)?;
+    let row = webhooks::load(&db, &access.org_id, &row.id)
+        .await?
+        .ok_or_else(not_found)?;
     let mut out = row.public();
     out["secret"] = json!(webhooks::secret(&cx.config, &row.id, next));
     http::json(200, &out)
