@@ -4,7 +4,7 @@
 
 mod api;
 mod delivery;
-mod kit;
+pub(crate) mod kit;
 mod proxy;
 mod retries;
 mod spoof;

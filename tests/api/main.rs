@@ -17,6 +17,7 @@ mod jobs;
 mod limits;
 mod rooms;
 mod support;
+mod webhooks;
 
 use libtest_mimic::{Arguments, Trial};
 use std::process::ExitCode;
@@ -30,6 +31,7 @@ fn all_trials() -> Vec<Trial> {
         jobs::trials(),
         limits::trials(),
         rooms::trials(),
+        webhooks::trials(),
     ]
     .into_iter()
     .flatten()

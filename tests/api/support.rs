@@ -19,6 +19,9 @@ pub struct Suite {
     /// A customer's webhook receiver on loopback (another port than the origin), reachable
     /// through `OUTBOUND_ALLOW_HOSTS`.
     pub receiver: Origin,
+    /// A loopback `host:port` nothing listens on, also in `OUTBOUND_ALLOW_HOSTS`: a receiver
+    /// that refuses connections.
+    pub refusing: String,
     pub worker: Worker,
     /// A client for the shared worker.
     pub api: Api,
@@ -39,6 +42,11 @@ pub fn start() -> Result<(), String> {
         .build()
         .map_err(|e| format!("tokio runtime: {e}"))?;
     let started = std::time::Instant::now();
+    let refusing = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map_err(|e| format!("a closed port: {e}"))?
+        .to_string();
+    let allowed = |receiver: &Origin| format!("{},{refusing}", receiver.host_port());
     let (origin, receiver, worker) = rt.block_on(async {
         process::kill_all_on_signals();
         let origin = Origin::start().await.map_err(|e| format!("origin: {e}"))?;
@@ -47,7 +55,7 @@ pub fn start() -> Result<(), String> {
             .map_err(|e| format!("webhook receiver: {e}"))?;
         let opts = WorkerOptions::new()
             .origin(&origin)
-            .var("OUTBOUND_ALLOW_HOSTS", receiver.host_port());
+            .var("OUTBOUND_ALLOW_HOSTS", allowed(&receiver));
         let worker = Worker::start(opts).await?;
         Ok::<_, String>((origin, receiver, worker))
     })?;
@@ -62,6 +70,7 @@ pub fn start() -> Result<(), String> {
         rt,
         origin,
         receiver,
+        refusing,
         worker,
         api,
         exclusive: RwLock::new(()),
@@ -120,7 +129,8 @@ impl Suite {
             Some(_) => opts,
             None => opts.origin(&self.origin),
         };
-        let opts = opts.var_default("OUTBOUND_ALLOW_HOSTS", self.receiver.host_port());
+        let allowed = format!("{},{}", self.receiver.host_port(), self.refusing);
+        let opts = opts.var_default("OUTBOUND_ALLOW_HOSTS", allowed);
         Worker::start(opts)
             .await
             .unwrap_or_else(|e| panic!("private worker: {e}"))
