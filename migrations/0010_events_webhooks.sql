@@ -63,3 +63,12 @@ CREATE TABLE webhook_attempts (
   PRIMARY KEY (endpoint_id, event_id, attempt)
 );
 CREATE INDEX webhook_attempts_endpoint_at ON webhook_attempts (endpoint_id, at DESC);
+
+-- Events per organization per UTC day that fanned out to endpoints (the plan's
+-- `webhook_events_per_day`): bumped in the event's own batch, so the limit is exact.
+CREATE TABLE event_volume (
+  org_id  TEXT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+  day     TEXT NOT NULL,                         -- YYYY-MM-DD (UTC)
+  events  INTEGER NOT NULL,
+  PRIMARY KEY (org_id, day)
+);

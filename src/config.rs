@@ -19,6 +19,13 @@ pub fn load(env: &Env) -> Result<Rc<Config>, ConfigError> {
     Ok(config)
 }
 
+/// The configuration this isolate already loaded, if any (every request and every queue batch
+/// loads it before anything else, so code deep in a write can read the limits without it
+/// being passed down).
+pub fn cached() -> Option<Rc<Config>> {
+    CACHED.with(|c| c.borrow().clone())
+}
+
 /// A var or secret by name (locally, `.dev.vars` entries are plain vars).
 pub fn lookup(env: &Env, name: &str) -> Option<String> {
     env.var(name)

@@ -10,6 +10,7 @@ use crate::db::{self, V};
 use crate::platform;
 use edge_core::events as catalogue;
 use edge_core::ids::IdKind;
+use edge_core::limits::Plan;
 use edge_core::sql::shift_params;
 use edge_core::webhooks::MATCH_SQL;
 use edge_core::ApiError;
@@ -98,7 +99,9 @@ impl Event {
         )
     }
 
-    /// The event row and its fan-out, to append to the change's batch.
+    /// The event row, the org's daily event count and the fan-out (to the endpoints subscribed
+    /// now, while the day's count is within the plan), to append to the change's batch. Only
+    /// the first statement is the event itself.
     pub fn statements(&self, db: &D1Database) -> Result<Vec<D1PreparedStatement>, ApiError> {
         let mut args: Vec<V> = vec![
             V::from(&self.id),
@@ -127,12 +130,33 @@ impl Event {
         }
         let event = db::prepare(db, &sql, args.into_iter().map(|v| v.0).collect())?;
         let now_ms = platform::now_ms();
+        let day = edge_core::limits::day(now_ms);
+        // The org's events today, counted in this batch: the plan's daily volume is exact.
+        let volume = db::prepare(
+            db,
+            "INSERT INTO event_volume (org_id, day, events) SELECT ?1, ?2, 1 \
+             WHERE EXISTS (SELECT 1 FROM events WHERE id = ?3) \
+             ON CONFLICT (org_id, day) DO UPDATE SET events = events + 1",
+            vec![
+                V::from(&self.org_id).0,
+                V::from(&day).0,
+                V::from(&self.id).0,
+            ],
+        )?;
+        let limits = crate::config::cached()
+            .map(|c| c.limits.clone())
+            .unwrap_or_default();
+        let per_day = |plan| {
+            V::from(i64::try_from(limits.plan(plan).webhook_events_per_day).unwrap_or(i64::MAX)).0
+        };
         let fan_out = db::prepare(
             db,
             &format!(
                 "INSERT INTO webhook_deliveries (event_id, endpoint_id, org_id, status, attempts, next_attempt_at, created_at, updated_at) \
                  SELECT ?1, e.id, e.org_id, 'pending', 0, ?3, ?4, ?4 FROM webhook_endpoints e \
-                 WHERE e.org_id = ?2 AND e.enabled = 1 AND {} AND EXISTS (SELECT 1 FROM events WHERE id = ?1)",
+                 WHERE e.org_id = ?2 AND e.enabled = 1 AND {} AND EXISTS (SELECT 1 FROM events WHERE id = ?1) \
+                 AND (SELECT v.events FROM event_volume v WHERE v.org_id = ?2 AND v.day = ?6) <= \
+                 CASE (SELECT o.plan FROM organizations o WHERE o.id = ?2) WHEN 'pro' THEN ?8 WHEN 'enterprise' THEN ?9 ELSE ?7 END",
                 MATCH_SQL.replace("?T", "?5")
             ),
             vec![
@@ -141,10 +165,63 @@ impl Event {
                 V::from(now_ms).0,
                 V::from(&self.occurred_at).0,
                 V::from(self.ty).0,
+                V::from(&day).0,
+                per_day(Plan::Free),
+                per_day(Plan::Pro),
+                per_day(Plan::Enterprise),
             ],
         )?;
-        Ok(vec![event, fan_out])
+        Ok(vec![event, volume, fan_out])
     }
+}
+
+/// The `quota.threshold_crossed` event of a consumption of `amount` that brought `quota` to
+/// `used` of `limit` in `period`, when it crossed one of the announced thresholds.
+pub fn quota_crossed(
+    org_id: &str,
+    quota: &str,
+    used: u64,
+    amount: u64,
+    limit: u64,
+    period: &str,
+) -> Option<Event> {
+    let t = edge_core::thresholds::threshold_crossed(used, amount, limit)?;
+    Some(Event::new(
+        org_id,
+        "quota.threshold_crossed",
+        serde_json::json!({"quota": quota, "threshold_percent": t, "used": used, "limit": limit, "period": period}),
+    ))
+}
+
+/// Writes `event` in a batch of its own (for a fact whose change is committed elsewhere, such
+/// as a quota threshold) and notes it for [`kick`]; a failure is logged, nothing else.
+pub async fn write_alone(cx: &Ctx, db: &D1Database, event: &Event) {
+    let stmts = match event.statements(db) {
+        Ok(stmts) => stmts,
+        Err(_) => return, // already logged by the glue
+    };
+    match db::batch(db, stmts).await {
+        Ok(_) => committed(cx, &[event]),
+        Err(e) => {
+            let _ = crate::http::internal("write event", e);
+        }
+    }
+}
+
+/// The organization's events on UTC day `day` (`YYYY-MM-DD`), as the volume limit counts them.
+pub async fn today(db: &D1Database, org_id: &str, day: &str) -> Result<u64, ApiError> {
+    #[derive(Deserialize)]
+    struct Count {
+        events: u64,
+    }
+    let row: Option<Count> = db::first(crate::sql!(
+        db,
+        "SELECT events FROM event_volume WHERE org_id = ?1 AND day = ?2",
+        org_id,
+        day
+    ))
+    .await?;
+    Ok(row.map_or(0, |c| c.events))
 }
 
 /// Notes events this request committed, for [`kick`] once the response is out.

@@ -32,6 +32,7 @@ pub mod signature;
 pub mod sql;
 pub mod stripe_order;
 pub mod tenancy;
+pub mod thresholds;
 pub mod tokens;
 pub mod validate;
 pub mod webhook_target;

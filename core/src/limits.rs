@@ -43,6 +43,8 @@ pub struct PlanLimits {
     /// Concurrent realtime connections across the organization's rooms.
     pub room_connections: u64,
     pub max_upload_bytes: u64,
+    /// Events per UTC day that reach webhook endpoints (later ones are only recorded).
+    pub webhook_events_per_day: u64,
 }
 
 /// Partial overrides of a plan, as given in the `PLAN_LIMITS` variable.
@@ -55,6 +57,7 @@ struct PlanOverride {
     jobs_per_day: Option<u64>,
     room_connections: Option<u64>,
     max_upload_bytes: Option<u64>,
+    webhook_events_per_day: Option<u64>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -89,6 +92,7 @@ impl Default for Limits {
                 jobs_per_day: 100,
                 room_connections: 20,
                 max_upload_bytes: 100 * MIB,
+                webhook_events_per_day: 10_000,
             },
             pro: PlanLimits {
                 requests_per_minute: 1_000,
@@ -97,6 +101,7 @@ impl Default for Limits {
                 jobs_per_day: 10_000,
                 room_connections: 500,
                 max_upload_bytes: 100 * MIB,
+                webhook_events_per_day: 250_000,
             },
             enterprise: PlanLimits {
                 requests_per_minute: 10_000,
@@ -105,6 +110,7 @@ impl Default for Limits {
                 jobs_per_day: 1_000_000,
                 room_connections: 10_000,
                 max_upload_bytes: 100 * MIB,
+                webhook_events_per_day: 5_000_000,
             },
             auth_per_minute: 5,
         }
@@ -143,6 +149,9 @@ impl Limits {
             }
             if let Some(v) = over.max_upload_bytes {
                 plan.max_upload_bytes = v;
+            }
+            if let Some(v) = over.webhook_events_per_day {
+                plan.webhook_events_per_day = v;
             }
         }
         if let Some(v) = o.auth_per_minute {
@@ -391,6 +400,7 @@ pub fn combined_headers(decisions: &[(&str, Decision)]) -> Vec<(&'static str, St
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
 
     #[test]

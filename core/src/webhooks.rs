@@ -252,16 +252,6 @@ pub fn max_endpoints(plan: Plan) -> u32 {
     }
 }
 
-/// Events an organization may write per day before further ones are no longer delivered to
-/// its endpoints (they are still recorded), per plan.
-pub fn max_deliveries_per_day(plan: Plan) -> u32 {
-    match plan {
-        Plan::Free => 10_000,
-        Plan::Pro => 250_000,
-        Plan::Enterprise => 5_000_000,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -330,9 +330,14 @@ pub async fn subscription(cx: &Ctx) -> ApiResult {
 pub async fn usage(cx: &Ctx) -> ApiResult {
     let access = auth::org_access(cx, cx.param("org")).await?;
     access.require(Action::UsageRead)?;
-    let counters = crate::limits::usage(&cx.env, &access.org_id).await?;
     let now_ms = platform::now_ms();
     let (month, day) = (limits::month(now_ms), limits::day(now_ms));
+    let db = crate::db::database(&cx.env)?;
+    let (counters, events) = futures_util::join!(
+        crate::limits::usage(&cx.env, &access.org_id),
+        crate::events::today(&db, &access.org_id, &day)
+    );
+    let (counters, events) = (counters?, events?);
     let used = |kind: &str, period: &str| -> u64 {
         counters
             .get(kind)
@@ -352,6 +357,7 @@ pub async fn usage(cx: &Ctx) -> ApiResult {
             "jobs": {"used": used("jobs", &day), "limit": p.jobs_per_day, "period": day},
             "room_connections": {"used": used("room_connections", ""), "limit": p.room_connections},
             "max_upload_bytes": p.max_upload_bytes,
+            "webhook_events": {"used": events, "limit": p.webhook_events_per_day, "period": day},
         }),
     )
 }

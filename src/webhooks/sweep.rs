@@ -72,5 +72,13 @@ pub async fn run(env: &Env) -> Result<Value, ApiError> {
         cutoff("enterprise")
     ))
     .await?;
+    // Daily event counts older than yesterday no longer decide anything.
+    let yesterday = edge_core::limits::day(now_ms - 86_400_000);
+    db::run(sql!(
+        db,
+        "DELETE FROM event_volume WHERE day < ?1",
+        &yesterday
+    ))
+    .await?;
     Ok(json!({"webhook_deliveries_resent": sent, "events_expired": expired}))
 }

@@ -10,6 +10,7 @@ mod delivery;
 mod endpoints;
 mod failures;
 pub(crate) mod kit;
+mod limits;
 mod outbox;
 mod restart;
 mod tenancy;
@@ -21,6 +22,7 @@ pub fn trials() -> Vec<Trial> {
         delivery::trials(),
         endpoints::trials(),
         failures::trials(),
+        limits::trials(),
         outbox::trials(),
         restart::trials(),
         tenancy::trials(),

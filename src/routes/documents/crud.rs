@@ -89,7 +89,9 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
     )?;
     let month = limits::month(platform::now_ms());
     let quota = cx.config.limits.plan(access.plan).documents_per_month;
-    crate::limits::consume(&cx.env, &access.org_id, "documents", &month, quota, 1).await?;
+    let used =
+        crate::limits::consume(&cx.env, &access.org_id, "documents", &month, quota, 1).await?;
+    let crossed = events::quota_crossed(&access.org_id, "documents", used, 1, quota, &month);
 
     let db = db::database(&cx.env)?;
     let now = platform::rfc3339(platform::now());
@@ -140,12 +142,18 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
             )?,
         ];
     stmts.extend(event.statements(&db)?);
+    if let Some(q) = &crossed {
+        stmts.extend(q.statements(&db)?);
+    }
     let written = db::batch(&db, stmts).await;
     if let Err(e) = written {
         let _ = crate::limits::release(&cx.env, &access.org_id, "documents", &month, 1).await;
         return Err(http::internal("create document", e));
     }
     events::committed(cx, &[&event]);
+    if let Some(q) = &crossed {
+        events::committed(cx, &[q]);
+    }
     realtime::publish(
         cx,
         &access.org_id,
