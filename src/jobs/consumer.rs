@@ -77,23 +77,9 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
 
     let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or(json!({}));
     let delivery = if job.job_type == JobType::WebhookDeliver.as_str() {
-        // The webhook's own URL gets the caller's `body` (or the payload), under the Standard
-        // Webhooks scheme with the org's secret: nothing the origin's verifier accepts.
-        let url = payload["url"].as_str().unwrap_or_default().to_owned();
-        let hook_body = payload
-            .get("body")
-            .cloned()
-            .unwrap_or_else(|| payload.clone())
-            .to_string();
-        webhook::deliver(
-            &config,
-            &db,
-            &job.id,
-            job.org_id.as_deref(),
-            &url,
-            &hook_body,
-        )
-        .await?
+        // The stored event to the named endpoint, signed with the endpoint's secret(s): the
+        // caller controls neither the URL nor the bytes signed.
+        webhook::deliver(&config, &db, job.org_id.as_deref(), &payload).await?
     } else {
         // The envelope is composed here, by the edge, and its signature binds the job's id,
         // type, org and attempt besides the body.

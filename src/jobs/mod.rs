@@ -68,11 +68,9 @@ impl NewJob {
 }
 
 /// The per-type rules of the public API: what each job needs in its payload. Email templates
-/// the edge sends itself are reserved; `file.process` must name a file of `org_id`; webhook
-/// targets must be allowed destinations (never the origin) — delivery checks them again, with
-/// every redirect.
+/// the edge sends itself are reserved; `file.process` must name a file of `org_id`;
+/// `webhook.deliver` must name an event of `org_id` and an endpoint it was fanned out to.
 pub async fn check_payload(
-    config: &edge_core::config::Config,
     db: &worker::D1Database,
     org_id: &str,
     job: &NewJob,
@@ -112,16 +110,20 @@ pub async fn check_payload(
                 "must be 1 to 32768 characters",
             );
         }
-        JobType::WebhookDeliver => match text("url") {
-            None => {
-                c.check(false, "payload.url", "is required");
-            }
-            Some(url) => {
-                if let Err(why) = webhook::allowed(config, url) {
-                    c.check(false, "payload.url", why);
+        JobType::WebhookDeliver => {
+            match serde_json::from_value::<webhook::Target>(payload.clone()) {
+                Err(_) => {
+                    c.check(false, "payload", webhook::TARGET_SHAPE);
+                }
+                Ok(target) => {
+                    c.check(
+                        webhook::deliverable(db, org_id, &target).await?,
+                        "payload.event_id",
+                        "must be an event of this organization that payload.endpoint_id (an endpoint of this organization) was subscribed to",
+                    );
                 }
             }
-        },
+        }
     }
     c.finish()
 }

@@ -38,10 +38,10 @@ async fn create_job(cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResu
     let body: CreateBody = edge_core::json::decode(bytes)?;
     let job = NewJob::parse(&body.job_type, body.payload)?;
     let db = db::database(&cx.env)?;
-    jobs::check_payload(&cx.config, &db, &access.org_id, &job).await?;
+    jobs::check_payload(&db, &access.org_id, &job).await?;
     let day = limits::day(platform::now_ms());
     let quota = cx.config.limits.plan(access.plan).jobs_per_day;
-    crate::limits::consume(&cx.env, &access.org_id, "jobs", &day, quota, 1).await?;
+    let used = crate::limits::consume(&cx.env, &access.org_id, "jobs", &day, quota, 1).await?;
     let row = match jobs::enqueue(&cx.env, Some(&access.org_id), job).await {
         Ok(row) => row,
         Err(e) => {
@@ -50,6 +50,9 @@ async fn create_job(cx: &Ctx, access: &auth::OrgAccess, bytes: &[u8]) -> ApiResu
             return Err(e);
         }
     };
+    if let Some(q) = crate::events::quota_crossed(&access.org_id, "jobs", used, 1, quota, &day) {
+        crate::events::write_alone(cx, &db, &q).await;
+    }
     let mut resp = http::json(
         202,
         &json!({"id": row.id, "type": row.job_type, "status": row.status, "created_at": row.created_at}),

@@ -17,7 +17,6 @@ mod orgs;
 mod proxy;
 mod rooms;
 mod testing;
-mod webhook_secret;
 mod webhooks;
 
 use crate::body::Body;
@@ -57,8 +56,6 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::ApiKeyDelete => api_keys::delete(cx).await,
         Route::AuditLog => audit_log::list(cx).await,
         Route::AuditLogVerify => audit_log::verify(cx).await,
-        Route::WebhookSecretGet => webhook_secret::get(cx).await,
-        Route::WebhookSecretRotate => webhook_secret::rotate(cx).await,
         Route::EventsList => webhooks::list_events(cx).await,
         Route::WebhooksCreate => webhooks::create(body, cx).await,
         Route::WebhooksList => webhooks::list(cx).await,

@@ -12,7 +12,6 @@ mod ssrf;
 mod sweep;
 mod trust;
 mod webhook;
-mod webhook_secret;
 
 use libtest_mimic::Trial;
 
@@ -22,7 +21,6 @@ pub fn trials() -> Vec<Trial> {
         delivery::trials(),
         sweep::trials(),
         webhook::trials(),
-        webhook_secret::trials(),
         proxy::trials(),
         retries::trials(),
         ssrf::trials(),

@@ -59,7 +59,8 @@ async fn create_answers_202_with_location_and_the_job_reads_back(s: &Suite) {
 async fn every_type_is_accepted_with_its_required_field(s: &Suite) {
     let owner = signup(&s.api).await;
     let by = owner.on(&s.api);
-    for job_type in ["email", "file.process", "ai.generate", "webhook.deliver"] {
+    // webhook.deliver: `jobs::webhook` (it needs an endpoint and an event).
+    for job_type in ["email", "file.process", "ai.generate"] {
         let key = random::unique("jobs-api-type");
         let p = match job_type {
             "file.process" => super::kit::file_job(&by, &owner.org_id, &key).await,
@@ -92,12 +93,16 @@ async fn payload_rules_per_type_are_400_on_the_field(s: &Suite) {
         ("ai.generate", json!({}), "payload.prompt"),
         ("ai.generate", json!({"prompt": ""}), "payload.prompt"),
         ("ai.generate", json!({"prompt": ["a"]}), "payload.prompt"),
-        ("webhook.deliver", json!({}), "payload.url"),
-        ("webhook.deliver", json!({"url": 5}), "payload.url"),
+        ("webhook.deliver", json!({}), "payload"),
         (
             "webhook.deliver",
-            json!({"url": "not a url"}),
-            "payload.url",
+            json!({"url": "https://hooks.example.com/"}),
+            "payload",
+        ),
+        (
+            "webhook.deliver",
+            json!({"endpoint_id": "whe_x", "event_id": "evt_y"}),
+            "payload.event_id",
         ),
     ];
     for (job_type, payload, field) in cases {

@@ -155,17 +155,13 @@ pub fn job_path(org: &str, id: &str) -> String {
     format!("/v1/orgs/{org}/jobs/{id}")
 }
 
-/// A valid payload of `job_type` carrying `test_key` (the origin's script key). A
-/// `webhook.deliver` goes to the webhook receiver's `/hook/{key}` with a body the receiver keys
-/// on. `file.process` needs a real file: use [`file_payload`].
-pub fn payload(s: &Suite, job_type: &str, key: &str) -> Value {
+/// A valid payload of `job_type` carrying `test_key` (the origin's script key).
+/// `file.process` needs a real file: use [`file_payload`]; `webhook.deliver` an endpoint and
+/// an event (`webhook::endpoint_with_event`).
+pub fn payload(_s: &Suite, job_type: &str, key: &str) -> Value {
     match job_type {
         "email" => json!({"test_key": key, "to": random::email(), "template": "plain"}),
         "ai.generate" => json!({"test_key": key, "prompt": "Summarise the quarter."}),
-        "webhook.deliver" => json!({
-            "url": format!("{}/hook/{key}", s.receiver.url()),
-            "body": {"payload": {"test_key": key}, "event": "thing.happened"},
-        }),
         other => panic!("no payload for {other}"),
     }
 }
@@ -366,15 +362,4 @@ pub fn assert_webhook_signed(secret: &str, d: &Recorded) {
             d.headers
         );
     }
-}
-
-/// `GET /v1/orgs/{org}/webhook-secret` (200 expected): the `whsec_…` secret.
-pub async fn webhook_secret(by: &Caller, org: &str) -> String {
-    let r = by.get(&format!("/v1/orgs/{org}/webhook-secret")).await;
-    r.expect_status(200);
-    let b = r.json();
-    b["secret"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no secret: {b}"))
-        .to_owned()
 }

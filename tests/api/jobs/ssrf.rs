@@ -1,13 +1,13 @@
-//! Outbound address checks against the spellings `fetch` itself accepts: an ordinary user
-//! aims `webhook.deliver` at loopback, unspecified, private and metadata addresses written the
+//! Outbound address checks against the spellings `fetch` itself accepts: an admin aims a
+//! webhook endpoint at loopback, unspecified, private and metadata addresses written the
 //! ways the WHATWG URL parser normalizes (hex, octal, empty `0x` parts, shortened and integer
 //! forms, trailing dots, percent-encoding, full-width digits, backslashes, embedded IPv4 in
 //! IPv6…). Each is refused at creation and creates nothing; written as a redirect hop, each
-//! fails the job unfollowed. `0x.0x.0x.0x`, `0x7f.0x.0x.1` and `[::127.0.0.1]` passed the
+//! fails the delivery unfollowed. `0x.0x.0x.0x`, `0x7f.0x.0x.1` and `[::127.0.0.1]` passed the
 //! hand-written filter this replaced as "public" names.
 
-use super::kit::{create, jobs_path, signup};
-use super::webhook::{assert_blocked, webhook_redirected};
+use super::kit::signup;
+use super::webhook::{assert_blocked, hooks_path, job_requests, refused, webhook_redirected};
 use crate::support::{trial, Suite};
 use edge_tests::{random, Answer};
 use libtest_mimic::Trial;
@@ -59,23 +59,19 @@ async fn every_spelling_of_a_blocked_address_is_refused_at_creation(s: &Suite) {
     let owner = signup(&s.api).await;
     let by = owner.on(&s.api);
     for url in SPELLINGS {
-        let body = json!({"type": "webhook.deliver", "payload": {"url": url}});
-        let r = by.post(&jobs_path(&owner.org_id), &body).await;
-        assert_eq!(r.status, 400, "{url:?} was not refused: {}", r.text());
-        r.expect_problem(400, "validation_failed")
-            .expect_field("payload.url");
+        refused(&by, &owner.org_id, url).await;
     }
-    let list = by.get(&jobs_path(&owner.org_id)).await.json();
-    assert_eq!(list["items"], json!([]), "refusals created jobs: {list}");
+    let list = by.get(&hooks_path(&owner.org_id)).await.json();
+    assert_eq!(
+        list["items"],
+        json!([]),
+        "refusals created endpoints: {list}"
+    );
     // The positive control: a public destination is accepted with the same request shape.
-    let ok = create(
-        &by,
-        &owner.org_id,
-        "webhook.deliver",
-        json!({"url": "https://hooks.example.com/x"}),
-    )
-    .await;
-    assert_eq!(ok["status"], "queued", "{ok}");
+    let body = json!({"url": "https://hooks.example.com/x", "event_types": ["webhook.test"]});
+    by.post(&hooks_path(&owner.org_id), &body)
+        .await
+        .expect_status(201);
 }
 
 async fn a_redirect_to_a_spelled_loopback_address_is_not_followed(s: &Suite) {
@@ -90,6 +86,6 @@ async fn a_redirect_to_a_spelled_loopback_address_is_not_followed(s: &Suite) {
         let key = random::unique("hook-spelled");
         let done = webhook_redirected(s, &key, vec![Answer::redirect(307, &target)]).await;
         assert_blocked(&done);
-        assert_eq!(s.receiver.requests_for(&key).len(), 1, "only the first hop");
+        assert_eq!(job_requests(s, &key), 1, "only the first hop");
     }
 }
