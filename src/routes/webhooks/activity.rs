@@ -126,8 +126,9 @@ async fn send_one(cx: &Ctx, event_id: &str, endpoint_id: &str) {
     }
 }
 
-/// Sends the event again to this endpoint (same `webhook-id`). Only events the endpoint was
-/// subscribed to when they happened can be replayed; one already on its way is left alone.
+/// Sends the event again to this endpoint (same `webhook-id`), now. Only events the endpoint
+/// was subscribed to when they happened can be replayed. A delivery under way or waiting for a
+/// retry is made due now; the attempt under way is still logged but no longer decides it.
 pub async fn replay(cx: &Ctx) -> ApiResult {
     let access = admin::enter(cx, Action::ApiKeysManage).await?;
     let db = db::database(&cx.env)?;
@@ -147,8 +148,9 @@ pub async fn replay(cx: &Ctx) -> ApiResult {
     let now = platform::rfc3339(platform::now());
     let current: Option<Status> = db::first(sql!(
         db,
-        "UPDATE webhook_deliveries SET status = CASE WHEN status IN ('succeeded', 'failed') THEN 'pending' ELSE status END, \
-         next_attempt_at = CASE WHEN status IN ('succeeded', 'failed') THEN ?4 ELSE next_attempt_at END, updated_at = ?5 \
+        // Due now, whatever its state: an attempt still under way (the receiver may already
+        // have it) no longer decides the delivery, so the replay is never swallowed by it.
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at = ?4, lease_until = NULL, updated_at = ?5 \
          WHERE event_id = ?1 AND endpoint_id = ?2 AND org_id = ?3 RETURNING status",
         event_id,
         &endpoint.id,

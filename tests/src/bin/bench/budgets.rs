@@ -28,6 +28,10 @@ pub enum Fig {
     PeerCreateRps,
     OursListRps,
     PeerListRps,
+    // Events and webhooks.
+    EventDeliveredP50Ms,
+    CreateWithEndpointP50Ms,
+    CreateWithoutEndpointP50Ms,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -157,6 +161,24 @@ pub const BUDGETS: &[Budget] = &[
         min: Some(0.0),
         why: "streamed bodies never sit in memory (0 growth is a valid reading, a missing one \
               is not).",
+    },
+    Budget {
+        name: "document write → webhook delivered, p50 ≤ 2 s (idle)",
+        bench: "bench_events",
+        measured: Fig::EventDeliveredP50Ms,
+        limit: Limit::Absolute(2000.0),
+        unit: Unit::Ms,
+        min: None,
+        why: "from sending the create to the receiver holding the signed delivery, one write at a time (#19).",
+    },
+    Budget {
+        name: "create with a subscribed endpoint p50 ≤ 1.1× without",
+        bench: "bench_events",
+        measured: Fig::CreateWithEndpointP50Ms,
+        limit: Limit::Times(1.1, Fig::CreateWithoutEndpointP50Ms),
+        unit: Unit::Ms,
+        min: None,
+        why: "the fan-out row and the queue message a subscribed endpoint adds to a write, alternating with writes to an organization without one (#19).",
     },
 ];
 

@@ -20,6 +20,7 @@
 mod auth;
 mod budgets;
 mod config;
+mod events;
 mod files;
 mod fixtures;
 mod host;
@@ -57,6 +58,7 @@ const BENCHES: &[&str] = &[
     "bench_auth_cost",
     "bench_room_fanout",
     "bench_files",
+    "bench_events",
 ];
 
 fn main() {
@@ -180,6 +182,7 @@ async fn measure(
             "bench_auth_cost" => auth::auth_cost(workers, report).await?,
             "bench_room_fanout" => rooms::room_fanout(cfg, workers, report).await?,
             "bench_files" => files::files(cfg, workers, report).await?,
+            "bench_events" => events::events(workers, report).await?,
             other => bail!("no measurement named {other}"),
         }
     }

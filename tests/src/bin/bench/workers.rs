@@ -180,6 +180,8 @@ impl Workers {
             match name {
                 "ours-test" => envs.push(self.tmp.join("test-routes.env")),
                 "ours-nolimit" => envs.push(self.tmp.join("no-rate-limits.env")),
+                // Written by the events measurement: its loopback receiver may be reached.
+                "ours-hooks" => envs.push(self.tmp.join("hooks.env")),
                 _ => {}
             }
         }
