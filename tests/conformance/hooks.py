@@ -45,6 +45,9 @@ def state_the_generator_cannot_make(case):
       becomes the seeded file (CONFORMANCE_FILE).
     - `user_id` of a share: must be a member; schemathesis draws ids of users it signed up
       (not members) over the configured one, so it becomes the seeded sharee again.
+    - `url` of a webhook endpoint: must be a public destination (never loopback, private or
+      the origin), which no schema can say, and the stateful phase links our own loopback URLs
+      into it; it becomes a public https URL.
     - a part of the seeded multipart upload (CONFORMANCE_PART_UPLOAD, one byte): part 1 of
       exactly one byte, the only part that upload can take.
     """
@@ -54,6 +57,9 @@ def state_the_generator_cannot_make(case):
     if isinstance(case.query, dict):
         case.query.pop("cursor", None)
     body = case.body
+    if op.path in ("/v1/orgs/{org}/webhooks", "/v1/orgs/{org}/webhooks/{id}") and isinstance(body, dict):
+        if "url" in body:
+            body["url"] = "https://hooks.example.com/conformance"
     if op.method.upper() == "POST" and op.path == "/v1/orgs/{org}/api-keys" and isinstance(body, dict):
         at = body.get("expires_at")
         if isinstance(at, str):

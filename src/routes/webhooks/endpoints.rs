@@ -267,7 +267,16 @@ pub async fn rotate(mut body: Body, cx: &Ctx) -> ApiResult {
     let row = webhooks::load(&db, &access.org_id, cx.param("id"))
         .await?
         .ok_or_else(not_found)?;
-    let bytes = body.json_bytes().await?;
+    // The body is optional: none at all (no type, no length) means the defaults.
+    let headers = body.raw().headers();
+    let header = |n: &str| headers.get(n).ok().flatten();
+    let bodiless = header("Content-Type").is_none()
+        && header("Content-Length").is_none_or(|l| l.trim() == "0");
+    let bytes = if bodiless {
+        Vec::new()
+    } else {
+        body.json_bytes().await?
+    };
     let body: RotateBody = if bytes.iter().all(u8::is_ascii_whitespace) {
         RotateBody::default()
     } else {

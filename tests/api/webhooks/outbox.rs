@@ -17,6 +17,7 @@ pub fn trials() -> Vec<Trial> {
     vec![
         trial!(only_the_winning_write_of_a_race_has_an_event),
         trial!(two_hundred_concurrent_writes_give_two_hundred_events_and_deliveries),
+        trial!(batches_lost_to_an_audit_race_leave_no_event),
     ]
 }
 
@@ -177,4 +178,33 @@ async fn all_attempts(
             None => return out,
         }
     }
+}
+
+/// Concurrent audited changes race for the audit chain's next `seq`: every loser's whole batch
+/// fails on the chain's UNIQUE index and is written again. The events in the failed batches
+/// must not exist: exactly one event per change, each delivered.
+async fn batches_lost_to_an_audit_race_leave_no_event(s: &Suite) {
+    const N: usize = 20;
+    let owner = signup(&s.api).await;
+    let by = owner.on(&s.api);
+    let org = &owner.org_id;
+    let e = endpoint(&by, &s.receiver, org, &["api_key.created"]).await;
+    let keys = join_all((0..N).map(|_| crate::documents::kit::api_key(&by, org, &["documents:read"]))).await;
+    let key_ids: BTreeSet<String> = keys.into_iter().map(|(id, _)| id).collect();
+    assert_eq!(key_ids.len(), N);
+    let what = format!("{N} api_key.created deliveries");
+    edge_tests::eventually(&what, Duration::from_secs(60), || async {
+        (kit::ids(&s.receiver, &e).len() >= N).then_some(())
+    })
+    .await;
+    tokio::time::sleep(SETTLE).await;
+    assert_eq!(kit::ids(&s.receiver, &e).len(), N, "events of failed batches were delivered");
+    let listed = kit::events(&by, org, "?type=api_key.created&limit=100").await;
+    assert_eq!(listed.len(), N, "one event per key: {listed:?}");
+    let named: BTreeSet<String> = listed
+        .iter()
+        .filter_map(|v| v["data"]["object"]["id"].as_str())
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(named, key_ids, "each event names its key: {listed:?}");
 }
