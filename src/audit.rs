@@ -125,17 +125,23 @@ where
         stmts.extend(entries(db, origin, events).await.map_err(WriteError::Api)?);
         // The public events these entries announce join the same batch (the outbox).
         let announced: Vec<crate::events::Event> = events.iter().flat_map(announced).collect();
+        let mut fan_outs = Vec::with_capacity(announced.len());
         for e in &announced {
-            stmts.extend(e.statements(db).map_err(WriteError::Api)?);
+            fan_outs.push(crate::events::append(&mut stmts, db, e).map_err(WriteError::Api)?);
         }
         match db::batch(db, stmts).await {
             Ok(mut results) => {
-                results.truncate(n);
                 if let Some(outbox) = &origin.outbox {
-                    outbox
-                        .borrow_mut()
-                        .extend(announced.into_iter().map(|e| e.id));
+                    // Only events that reached an endpoint need a queue message.
+                    outbox.borrow_mut().extend(
+                        announced
+                            .into_iter()
+                            .zip(fan_outs)
+                            .filter(|(_, at)| crate::events::fanned_out(&results, *at))
+                            .map(|(e, _)| e.id),
+                    );
                 }
+                results.truncate(n);
                 return Ok(results);
             }
             Err(e) if db::is_unique_violation(&e, "audit_log") => continue,

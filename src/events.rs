@@ -196,12 +196,13 @@ pub fn quota_crossed(
 /// Writes `event` in a batch of its own (for a fact whose change is committed elsewhere, such
 /// as a quota threshold) and notes it for [`kick`]; a failure is logged, nothing else.
 pub async fn write_alone(cx: &Ctx, db: &D1Database, event: &Event) {
-    let stmts = match event.statements(db) {
-        Ok(stmts) => stmts,
-        Err(_) => return, // already logged by the glue
+    let mut stmts = Vec::new();
+    let Ok(at) = append(&mut stmts, db, event) else {
+        return; // already logged by the glue
     };
     match db::batch(db, stmts).await {
-        Ok(_) => committed(cx, &[event]),
+        Ok(results) if fanned_out(&results, at) => committed(cx, &[event]),
+        Ok(_) => {}
         Err(e) => {
             let _ = crate::http::internal("write event", e);
         }
@@ -222,6 +223,25 @@ pub async fn today(db: &D1Database, org_id: &str, day: &str) -> Result<u64, ApiE
     ))
     .await?;
     Ok(row.map_or(0, |c| c.events))
+}
+
+/// Appends `event`'s statements to a change's batch; returns the index of its fan-out there,
+/// for [`fanned_out`].
+pub fn append(
+    stmts: &mut Vec<D1PreparedStatement>,
+    db: &D1Database,
+    event: &Event,
+) -> Result<usize, ApiError> {
+    let own = event.statements(db)?;
+    let at = stmts.len() + own.len() - 1;
+    stmts.extend(own);
+    Ok(at)
+}
+
+/// Whether the fan-out at `at` of a committed batch created a delivery: only then is a queue
+/// message worth sending (an organization without subscribed endpoints costs no consumer run).
+pub fn fanned_out(results: &[worker::D1Result], at: usize) -> bool {
+    results.get(at).is_none_or(|r| db::changes(r) > 0)
 }
 
 /// Notes events this request committed, for [`kick`] once the response is out.

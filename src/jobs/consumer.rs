@@ -140,11 +140,13 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
             ],
         )
     });
-    let also = match &event {
-        Some(e) => e.statements(&db)?,
-        None => Vec::new(),
+    // After the job's own UPDATE (index 0) in the finishing batch.
+    let mut also = Vec::new();
+    let fan_out = match &event {
+        Some(e) => Some(crate::events::append(&mut also, &db, e)? + 1),
+        None => None,
     };
-    let applied = repo::finish(
+    let (applied, results) = repo::finish(
         &db,
         &job.id,
         job.attempts,
@@ -155,8 +157,10 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
         also,
     )
     .await?;
-    if let (true, Some(e)) = (applied, &event) {
-        crate::events::send(env, std::slice::from_ref(&e.id)).await;
+    if let (true, Some(e), Some(at)) = (applied, &event, fan_out) {
+        if crate::events::fanned_out(&results, at) {
+            crate::events::send(env, std::slice::from_ref(&e.id)).await;
+        }
     }
     log(
         "job_delivery",

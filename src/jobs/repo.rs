@@ -160,7 +160,7 @@ pub async fn finish(
     error: Option<&str>,
     now: &str,
     also: Vec<worker::D1PreparedStatement>,
-) -> Result<bool, ApiError> {
+) -> Result<(bool, Vec<worker::D1Result>), ApiError> {
     let update = db
         .prepare(
             "UPDATE jobs SET status = ?3, result = COALESCE(?4, result), error = ?5, \
@@ -179,7 +179,7 @@ pub async fn finish(
     let mut stmts = vec![update];
     stmts.extend(also);
     let results = db.batch(stmts).await.or_internal("finish job")?;
-    Ok(results.first().map_or(0, crate::db::changes) > 0)
+    Ok((results.first().map_or(0, crate::db::changes) > 0, results))
 }
 
 /// A job whose message reached the dead-letter queue: `dead` unless already final.

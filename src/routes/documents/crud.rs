@@ -141,18 +141,25 @@ async fn create_doc(cx: &Ctx, access: &OrgAccess, bytes: &[u8]) -> ApiResult {
                 &doc.created_at
             )?,
         ];
-    stmts.extend(event.statements(&db)?);
-    if let Some(q) = &crossed {
-        stmts.extend(q.statements(&db)?);
+    let at = events::append(&mut stmts, &db, &event)?;
+    let crossed_at = match &crossed {
+        Some(q) => Some(events::append(&mut stmts, &db, q)?),
+        None => None,
+    };
+    let results = match db::batch(&db, stmts).await {
+        Ok(results) => results,
+        Err(e) => {
+            let _ = crate::limits::release(&cx.env, &access.org_id, "documents", &month, 1).await;
+            return Err(http::internal("create document", e));
+        }
+    };
+    if events::fanned_out(&results, at) {
+        events::committed(cx, &[&event]);
     }
-    let written = db::batch(&db, stmts).await;
-    if let Err(e) = written {
-        let _ = crate::limits::release(&cx.env, &access.org_id, "documents", &month, 1).await;
-        return Err(http::internal("create document", e));
-    }
-    events::committed(cx, &[&event]);
-    if let Some(q) = &crossed {
-        events::committed(cx, &[q]);
+    if let (Some(q), Some(at)) = (&crossed, crossed_at) {
+        if events::fanned_out(&results, at) {
+            events::committed(cx, &[q]);
+        }
     }
     realtime::publish(
         cx,
@@ -250,7 +257,7 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
                 &author
             )?,
         ];
-    stmts.extend(event.statements(&db)?);
+    let at = events::append(&mut stmts, &db, &event)?;
     let results = db::batch(&db, stmts)
         .await
         .map_err(|e| http::internal("update document", e))?;
@@ -266,7 +273,9 @@ pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
         }
         return Err(precondition_failed(&current));
     };
-    events::committed(cx, &[&event]);
+    if events::fanned_out(&results, at) {
+        events::committed(cx, &[&event]);
+    }
     realtime::publish(
         cx,
         &access.org_id,
@@ -306,14 +315,16 @@ pub async fn delete(cx: &Ctx) -> ApiResult {
         &now,
         &claim
     )?];
-    stmts.extend(event.statements(&db)?);
+    let at = events::append(&mut stmts, &db, &event)?;
     let results = db::batch(&db, stmts)
         .await
         .map_err(|e| http::internal("delete document", e))?;
     let changed = results.first().map_or(0, db::changes);
     // Of concurrent deletes, only the one that deleted announces it.
     if changed > 0 {
-        events::committed(cx, &[&event]);
+        if events::fanned_out(&results, at) {
+            events::committed(cx, &[&event]);
+        }
         realtime::publish(
             cx,
             &access.org_id,
@@ -350,11 +361,11 @@ pub async fn restore(cx: &Ctx) -> ApiResult {
         &access.org_id,
         &claim
     )?];
-    stmts.extend(event.statements(&db)?);
+    let at = events::append(&mut stmts, &db, &event)?;
     let results = db::batch(&db, stmts)
         .await
         .map_err(|e| http::internal("restore document", e))?;
-    if results.first().map_or(0, db::changes) > 0 {
+    if results.first().map_or(0, db::changes) > 0 && events::fanned_out(&results, at) {
         events::committed(cx, &[&event]);
     }
     let restored = load(&db, &access.org_id, &doc.id).await?;

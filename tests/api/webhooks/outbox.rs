@@ -189,7 +189,9 @@ async fn batches_lost_to_an_audit_race_leave_no_event(s: &Suite) {
     let by = owner.on(&s.api);
     let org = &owner.org_id;
     let e = endpoint(&by, &s.receiver, org, &["api_key.created"]).await;
-    let keys = join_all((0..N).map(|_| crate::documents::kit::api_key(&by, org, &["documents:read"]))).await;
+    let keys =
+        join_all((0..N).map(|_| crate::documents::kit::api_key(&by, org, &["documents:read"])))
+            .await;
     let key_ids: BTreeSet<String> = keys.into_iter().map(|(id, _)| id).collect();
     assert_eq!(key_ids.len(), N);
     let what = format!("{N} api_key.created deliveries");
@@ -198,7 +200,11 @@ async fn batches_lost_to_an_audit_race_leave_no_event(s: &Suite) {
     })
     .await;
     tokio::time::sleep(SETTLE).await;
-    assert_eq!(kit::ids(&s.receiver, &e).len(), N, "events of failed batches were delivered");
+    assert_eq!(
+        kit::ids(&s.receiver, &e).len(),
+        N,
+        "events of failed batches were delivered"
+    );
     let listed = kit::events(&by, org, "?type=api_key.created&limit=100").await;
     assert_eq!(listed.len(), N, "one event per key: {listed:?}");
     let named: BTreeSet<String> = listed
