@@ -102,10 +102,13 @@ pub fn envelope(d: &Recorded) -> Value {
     body
 }
 
-/// The types of the deliveries `e` got, in arrival order.
+/// The types of the events `e` got, in arrival order, each event once (a second delivery of
+/// an id is a retry: at least once is the contract).
 pub fn types(receiver: &Origin, e: &Endpoint) -> Vec<String> {
+    let mut seen = BTreeSet::new();
     received(receiver, e)
         .iter()
+        .filter(|d| seen.insert(d.header("webhook-id").unwrap_or_default().to_owned()))
         .map(|d| envelope(d)["type"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
