@@ -89,6 +89,10 @@ pub struct Config {
     /// `WEBHOOK_DISABLE_AFTER_SECONDS`: an endpoint failing continuously this long is disabled
     /// (default 5 days).
     pub webhook_disable_after_seconds: i64,
+    /// AI generations: the model provider and the limits (`AI_*`).
+    pub ai: crate::generations::Settings,
+    /// `AI_API_KEY`: sent as `Authorization: Bearer` to the model provider when set.
+    pub ai_api_key: Option<Secret>,
 }
 
 impl Config {
@@ -143,6 +147,7 @@ impl Config {
                 problem: "must be at least 16 characters".into(),
             });
         }
+        let ai = ai_settings(&get, &origin_url, &number)?;
         Ok(Self {
             cors: CorsPolicy::parse(&get("CORS_ORIGINS").unwrap_or_default()),
             origin_url,
@@ -204,8 +209,48 @@ impl Config {
                 5 * 86_400,
                 365 * 86_400,
             )?),
+            ai,
+            ai_api_key: get("AI_API_KEY")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| Secret::new(v.trim().to_owned())),
         })
     }
+}
+
+/// The `AI_*` settings: `AI_BASE_URL` (default `${ORIGIN_URL}/ai/v1`), `AI_MODELS`,
+/// `AI_MAX_PROMPT_CHARS`, `AI_MAX_OUTPUT_CHARS`, `AI_MAX_TOKENS`, `AI_DEADLINE_MS`,
+/// `AI_MAX_ATTEMPTS`.
+fn ai_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    origin_url: &str,
+    number: &impl Fn(&'static str, u32, u32) -> Result<u32, ConfigError>,
+) -> Result<crate::generations::Settings, ConfigError> {
+    use crate::generations::Settings;
+    let base_url = match get("AI_BASE_URL").filter(|v| !v.trim().is_empty()) {
+        None => format!("{origin_url}/ai/v1"),
+        Some(v) => v.trim().trim_end_matches('/').to_owned(),
+    };
+    if !(base_url.starts_with("https://") || base_url.starts_with("http://")) {
+        return Err(ConfigError {
+            variable: "AI_BASE_URL",
+            problem: "must be an http(s) URL".into(),
+        });
+    }
+    let models = get("AI_MODELS")
+        .filter(|v| !v.trim().is_empty())
+        .unwrap_or_else(|| Settings::DEFAULT_MODELS.to_owned());
+    Ok(Settings {
+        base_url,
+        max_prompt_chars: number("AI_MAX_PROMPT_CHARS", 32_768, 1_000_000)?.max(1) as usize,
+        max_output_chars: number("AI_MAX_OUTPUT_CHARS", 65_536, 400_000)?.max(1) as usize,
+        max_tokens: number("AI_MAX_TOKENS", 4_096, 1_000_000)?.max(1),
+        deadline_ms: number("AI_DEADLINE_MS", 120_000, 840_000)?.max(1),
+        max_attempts: number("AI_MAX_ATTEMPTS", 3, 10)?.max(1),
+        models: Settings::parse_models(&models).map_err(|problem| ConfigError {
+            variable: "AI_MODELS",
+            problem,
+        })?,
+    })
 }
 
 fn parse_price_plans(spec: &str) -> Result<Vec<(String, Plan)>, ConfigError> {
@@ -258,6 +303,37 @@ mod tests {
         assert!(!c.test_routes);
         assert_eq!(format!("{:?}", c.origin_secret), "Secret([redacted])");
         assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
+        assert_eq!(c.ai.base_url, "http://127.0.0.1:9000/ai/v1");
+        assert_eq!(
+            c.ai.endpoint(),
+            "http://127.0.0.1:9000/ai/v1/chat/completions"
+        );
+        assert_eq!(c.ai.models_of(Plan::Free), ["gpt-4o-mini".to_owned()]);
+        assert!(c.ai_api_key.is_none());
+    }
+
+    #[test]
+    fn ai_settings_are_checked() {
+        let mut pairs = BASE.to_vec();
+        pairs.push(("AI_BASE_URL", "http://127.0.0.1:7/v1/"));
+        pairs.push(("AI_API_KEY", "sk-test-secret"));
+        pairs.push(("AI_MODELS", r#"{"free":["m"]}"#));
+        let c = Config::from_lookup(env(&pairs)).unwrap();
+        assert_eq!(c.ai.base_url, "http://127.0.0.1:7/v1");
+        assert!(c.ai.models_of(Plan::Pro).is_empty());
+        assert!(!format!("{c:?}").contains("sk-test-secret"));
+        let mut pairs = BASE.to_vec();
+        pairs.push(("AI_MODELS", "gpt"));
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).unwrap_err().variable,
+            "AI_MODELS"
+        );
+        let mut pairs = BASE.to_vec();
+        pairs.push(("AI_BASE_URL", "ftp://x"));
+        assert_eq!(
+            Config::from_lookup(env(&pairs)).unwrap_err().variable,
+            "AI_BASE_URL"
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ pub mod drain;
 pub mod encoding;
 pub mod events;
 pub mod files;
+pub mod generations;
 pub mod idempotency;
 pub mod ids;
 pub mod jobs;

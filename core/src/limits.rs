@@ -45,6 +45,10 @@ pub struct PlanLimits {
     pub max_upload_bytes: u64,
     /// Events per UTC day that reach webhook endpoints (later ones are only recorded).
     pub webhook_events_per_day: u64,
+    /// AI generation tokens (prompt + completion, as the upstream counts them) per month.
+    pub ai_tokens_per_month: u64,
+    /// AI generations one user may start per minute in one organization.
+    pub ai_generations_per_minute: u32,
 }
 
 /// Partial overrides of a plan, as given in the `PLAN_LIMITS` variable.
@@ -58,6 +62,8 @@ struct PlanOverride {
     room_connections: Option<u64>,
     max_upload_bytes: Option<u64>,
     webhook_events_per_day: Option<u64>,
+    ai_tokens_per_month: Option<u64>,
+    ai_generations_per_minute: Option<u32>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -93,6 +99,8 @@ impl Default for Limits {
                 room_connections: 20,
                 max_upload_bytes: 100 * MIB,
                 webhook_events_per_day: 10_000,
+                ai_tokens_per_month: 100_000,
+                ai_generations_per_minute: 10,
             },
             pro: PlanLimits {
                 requests_per_minute: 1_000,
@@ -102,6 +110,8 @@ impl Default for Limits {
                 room_connections: 500,
                 max_upload_bytes: 100 * MIB,
                 webhook_events_per_day: 250_000,
+                ai_tokens_per_month: 5_000_000,
+                ai_generations_per_minute: 60,
             },
             enterprise: PlanLimits {
                 requests_per_minute: 10_000,
@@ -111,6 +121,8 @@ impl Default for Limits {
                 room_connections: 10_000,
                 max_upload_bytes: 100 * MIB,
                 webhook_events_per_day: 5_000_000,
+                ai_tokens_per_month: 100_000_000,
+                ai_generations_per_minute: 600,
             },
             auth_per_minute: 5,
         }
@@ -152,6 +164,12 @@ impl Limits {
             }
             if let Some(v) = over.webhook_events_per_day {
                 plan.webhook_events_per_day = v;
+            }
+            if let Some(v) = over.ai_tokens_per_month {
+                plan.ai_tokens_per_month = v;
+            }
+            if let Some(v) = over.ai_generations_per_minute {
+                plan.ai_generations_per_minute = v;
             }
         }
         if let Some(v) = o.auth_per_minute {
