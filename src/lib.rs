@@ -19,6 +19,7 @@ mod door;
 mod drain;
 mod events;
 mod files;
+mod generations;
 mod http;
 mod idempotency;
 mod jobs;

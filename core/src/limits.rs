@@ -144,33 +144,21 @@ impl Limits {
             (&mut limits.enterprise, o.enterprise),
         ] {
             let Some(over) = over else { continue };
-            if let Some(v) = over.requests_per_minute {
-                plan.requests_per_minute = v;
+            // Each field given replaces the plan's default.
+            macro_rules! take {
+                ($($f:ident),*) => { $(if let Some(v) = over.$f { plan.$f = v; })* };
             }
-            if let Some(v) = over.documents_per_month {
-                plan.documents_per_month = v;
-            }
-            if let Some(v) = over.storage_bytes {
-                plan.storage_bytes = v;
-            }
-            if let Some(v) = over.jobs_per_day {
-                plan.jobs_per_day = v;
-            }
-            if let Some(v) = over.room_connections {
-                plan.room_connections = v;
-            }
-            if let Some(v) = over.max_upload_bytes {
-                plan.max_upload_bytes = v;
-            }
-            if let Some(v) = over.webhook_events_per_day {
-                plan.webhook_events_per_day = v;
-            }
-            if let Some(v) = over.ai_tokens_per_month {
-                plan.ai_tokens_per_month = v;
-            }
-            if let Some(v) = over.ai_generations_per_minute {
-                plan.ai_generations_per_minute = v;
-            }
+            take!(
+                requests_per_minute,
+                documents_per_month,
+                storage_bytes,
+                jobs_per_day,
+                room_connections,
+                max_upload_bytes,
+                webhook_events_per_day,
+                ai_tokens_per_month,
+                ai_generations_per_minute
+            );
         }
         if let Some(v) = o.auth_per_minute {
             limits.auth_per_minute = v;

@@ -17,6 +17,7 @@
 //! releases the room-connection quota and forgets the connection (idempotent per connection).
 
 mod lifetime;
+mod stream;
 
 use crate::internal;
 use edge_core::rooms::{self, ClientFrame, FrameError, Identity};
@@ -65,6 +66,7 @@ impl DurableObject for Room {
             // Idempotent DDL; a failure here surfaces on the first query instead.
             let _ = sql.exec(ddl, None);
         }
+        Self::stream_ddl(&sql);
         // Pings are answered by the runtime without waking the object.
         if let Ok(pair) =
             WebSocketRequestResponsePair::new(r#"{"type":"ping"}"#, r#"{"type":"pong"}"#)
@@ -139,6 +141,8 @@ impl DurableObject for Room {
                 };
                 Response::from_json(&json!({ "delivered": delivered, "closed": closed }))
             }
+            (Method::Post, "/stream") => self.stream_delta(&sql, req.json().await?),
+            (Method::Post, "/stream/cancel") => self.stream_cancel(&sql, req.json().await?),
             (Method::Get, "/events") => {
                 let rows: Vec<Body> = sql
                     .exec("SELECT body FROM events ORDER BY id ASC", None)?

@@ -52,6 +52,13 @@ enum Ack {
 }
 
 async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, ApiError> {
+    if let Ok(g) = serde_json::from_value::<crate::generations::GenerationMessage>(m.body().clone())
+    {
+        // A generation streams within this one delivery; it is never retried by the queue
+        // (retries happen inside, before the first token).
+        crate::generations::run::run(env, &g.generation_id).await?;
+        return Ok(Ack::Done);
+    }
     let Ok(JobMessage { job_id }) = serde_json::from_value::<JobMessage>(m.body().clone()) else {
         log("job_malformed_message", &m.id(), json!({}));
         return Ok(Ack::Done);

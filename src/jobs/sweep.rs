@@ -72,7 +72,8 @@ pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
     let files_removed = crate::files::sweep(env).await?;
     let r2_purged = super::purge::sweep(env).await?;
     let webhooks = crate::webhooks::sweep::run(env).await?;
-    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks});
+    let (generations_settled, generations_resent) = crate::generations::sweep(env).await?;
+    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent});
     worker::console_log!(
         "{}",
         json!({"level": "info", "msg": "sweep", "report": report})

@@ -7,6 +7,7 @@ mod billing;
 mod billing_order;
 mod documents;
 mod files;
+mod generations;
 mod health;
 mod identity;
 mod invitations;
@@ -83,6 +84,10 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::DocumentShares => documents::shares(cx).await,
         Route::DocumentShare => documents::share(body, cx).await,
         Route::DocumentUnshare => documents::unshare(cx).await,
+        Route::GenerationsCreate => generations::create(body, cx).await,
+        Route::GenerationsList => generations::list(cx).await,
+        Route::GenerationGet => generations::get(cx).await,
+        Route::GenerationCancel => generations::cancel(cx).await,
         Route::FilesUpload => files::upload(body, cx).await,
         Route::FilesList => files::list(cx).await,
         Route::FileUploadUrl => files::create_upload_url(body, cx).await,

@@ -62,6 +62,10 @@ pub enum Route {
     DocumentShares,
     DocumentShare,
     DocumentUnshare,
+    GenerationsCreate,
+    GenerationsList,
+    GenerationGet,
+    GenerationCancel,
     FilesUpload,
     FilesList,
     FileUploadUrl,
@@ -262,6 +266,26 @@ pub const ROUTES: &[RouteDef] = &[
         "DELETE",
         "/v1/orgs/{org}/documents/{id}/shares/{user}",
         Route::DocumentUnshare,
+    ),
+    def(
+        "POST",
+        "/v1/orgs/{org}/documents/{id}/generations",
+        Route::GenerationsCreate,
+    ),
+    def(
+        "GET",
+        "/v1/orgs/{org}/documents/{id}/generations",
+        Route::GenerationsList,
+    ),
+    def(
+        "GET",
+        "/v1/orgs/{org}/documents/{id}/generations/{gen}",
+        Route::GenerationGet,
+    ),
+    def(
+        "DELETE",
+        "/v1/orgs/{org}/documents/{id}/generations/{gen}",
+        Route::GenerationCancel,
     ),
     // Literal segments (`uploads`, `multipart`) come before `{id}`: the first match wins.
     def("POST", "/v1/orgs/{org}/files", Route::FilesUpload),

@@ -6,7 +6,7 @@
 
 mod crud;
 mod listing;
-mod row;
+pub(super) mod row;
 mod shares;
 mod versions;
 

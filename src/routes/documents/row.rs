@@ -14,17 +14,17 @@ use serde_json::{json, Value};
 use worker::{D1Database, Response};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(super) struct DocRow {
-    pub(super) id: String,
-    pub(super) org_id: String,
-    pub(super) title: String,
-    pub(super) content: String,
-    pub(super) status: String,
-    pub(super) version: i64,
-    pub(super) owner_id: String,
-    pub(super) created_at: String,
-    pub(super) updated_at: String,
-    pub(super) deleted_at: Option<String>,
+pub(in crate::routes) struct DocRow {
+    pub(in crate::routes) id: String,
+    pub(in crate::routes) org_id: String,
+    pub(in crate::routes) title: String,
+    pub(in crate::routes) content: String,
+    pub(in crate::routes) status: String,
+    pub(in crate::routes) version: i64,
+    pub(in crate::routes) owner_id: String,
+    pub(in crate::routes) created_at: String,
+    pub(in crate::routes) updated_at: String,
+    pub(in crate::routes) deleted_at: Option<String>,
 }
 
 impl DocRow {
@@ -52,7 +52,7 @@ impl DocRow {
 pub(super) const DOC_COLUMNS: &str =
     "id, org_id, title, content, status, version, owner_id, created_at, updated_at, deleted_at";
 
-pub(super) fn not_found() -> ApiError {
+pub(in crate::routes) fn not_found() -> ApiError {
     ApiError::not_found("No such document.")
 }
 
@@ -64,7 +64,11 @@ pub(super) fn actor_id(access: &OrgAccess) -> String {
 }
 
 /// The document `id` of the caller's organization, deleted or not.
-pub(super) async fn load(db: &D1Database, org_id: &str, id: &str) -> Result<DocRow, ApiError> {
+pub(in crate::routes) async fn load(
+    db: &D1Database,
+    org_id: &str,
+    id: &str,
+) -> Result<DocRow, ApiError> {
     if !ids::is_id(IdKind::Document, id) {
         return Err(not_found());
     }
@@ -78,7 +82,11 @@ pub(super) async fn load(db: &D1Database, org_id: &str, id: &str) -> Result<DocR
     .ok_or_else(not_found)
 }
 
-pub(super) async fn load_live(db: &D1Database, org_id: &str, id: &str) -> Result<DocRow, ApiError> {
+pub(in crate::routes) async fn load_live(
+    db: &D1Database,
+    org_id: &str,
+    id: &str,
+) -> Result<DocRow, ApiError> {
     load(db, org_id, id).await.and_then(|d| {
         if d.deleted_at.is_some() {
             Err(not_found())
@@ -106,7 +114,7 @@ async fn share_of(
     Ok(row.and_then(|r| r["permission"].as_str().and_then(Share::parse)))
 }
 
-pub(super) async fn require_edit(
+pub(in crate::routes) async fn require_edit(
     db: &D1Database,
     access: &OrgAccess,
     doc: &DocRow,
