@@ -358,6 +358,8 @@ pub async fn usage(cx: &Ctx) -> ApiResult {
             "room_connections": {"used": used("room_connections", ""), "limit": p.room_connections},
             "max_upload_bytes": p.max_upload_bytes,
             "webhook_events": {"used": events, "limit": p.webhook_events_per_day, "period": day},
+            "ai_tokens": {"used": used("ai_tokens", &month), "limit": p.ai_tokens_per_month, "period": month,
+                "prompt": used("ai_prompt_tokens", &month), "completion": used("ai_completion_tokens", &month)},
         }),
     )
 }

@@ -12,6 +12,7 @@
 mod documents;
 mod files;
 mod foundation;
+mod generations;
 mod identity;
 mod jobs;
 mod limits;
@@ -27,6 +28,7 @@ fn all_trials() -> Vec<Trial> {
         foundation::trials(),
         documents::trials(),
         files::trials(),
+        generations::trials(),
         identity::trials(),
         jobs::trials(),
         limits::trials(),

@@ -9,6 +9,7 @@ pub mod chromium;
 pub mod client;
 pub mod credentials;
 pub mod d1;
+pub mod llm;
 pub mod manifest;
 pub mod origin;
 pub mod ports;

@@ -1,0 +1,15 @@
+//! AI generations into documents (`…/documents/{id}/generations`): streamed from a real
+//! OpenAI-compatible mock server (npm `@dwmkerr/mock-llm`) into the document's room and landed
+//! as one version; bad input, rights and tenancy.
+
+mod input;
+mod stream;
+
+use libtest_mimic::Trial;
+
+pub fn trials() -> Vec<Trial> {
+    [input::trials(), stream::trials()]
+        .into_iter()
+        .flatten()
+        .collect()
+}
