@@ -140,6 +140,9 @@ async fn stream(
                         },
                     };
                     match take(env, db, row, &room, meter, p, config, events).await? {
+                        // An error inside the stream is a failure like any other: retried
+                        // if no token came yet.
+                        Some(Stop::Failed(f)) => break Err(f),
                         Some(stop) => break Ok(stop),
                         None => continue,
                     }

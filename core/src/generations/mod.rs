@@ -258,8 +258,10 @@ impl UpstreamFailure {
     pub fn transient(&self) -> bool {
         match self {
             UpstreamFailure::Status(s) => matches!(s, 408 | 429) || *s >= 500,
-            UpstreamFailure::Unreachable(_) => true,
-            UpstreamFailure::InStream(_) | UpstreamFailure::Deadline => false,
+            // An error object in the stream is how providers (and OpenAI) report a server
+            // error once the answer has started as 200; before any token it is retried.
+            UpstreamFailure::Unreachable(_) | UpstreamFailure::InStream(_) => true,
+            UpstreamFailure::Deadline => false,
         }
     }
 

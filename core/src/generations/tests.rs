@@ -126,6 +126,13 @@ fn retries_only_before_the_first_token() {
     assert_eq!(p["status"], 504);
     assert!(UpstreamFailure::Status(429).transient());
     assert!(UpstreamFailure::Unreachable("reset".into()).transient());
+    // An error object in a 200 stream: retried before any token, never after.
+    let f = UpstreamFailure::InStream("server_error".into());
+    assert_eq!(after_failure(&f, 1, false, 3, 10_000), Next::RetryIn(200));
+    assert!(matches!(
+        after_failure(&f, 1, true, 3, 10_000),
+        Next::Fail(_)
+    ));
 }
 
 #[test]
