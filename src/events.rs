@@ -175,6 +175,34 @@ impl Event {
     }
 }
 
+/// A document row as the JSON of its events' `data.document` (what `summary` shows), for
+/// `events::Event::with_row` over `documents`.
+const DOC_EVENT_JSON: &str = "json_object('id', id, 'org_id', org_id, 'title', title, \
+     'status', status, 'version', version, 'owner_id', owner_id, 'created_at', created_at, \
+     'updated_at', updated_at, 'deleted_at', deleted_at)";
+
+/// The event `ty` of the document row this request's claim marks (`last_request_id`), by
+/// `actor`: written in the change's batch, only if the change took effect.
+pub fn document(
+    org_id: &str,
+    ty: &'static str,
+    doc_id: &str,
+    claim: &str,
+    actor: &str,
+) -> crate::events::Event {
+    Event::new(
+        org_id,
+        ty,
+        serde_json::json!({"document": null, "actor": {"id": actor}}),
+    )
+    .with_row(
+        "$.data.document",
+        DOC_EVENT_JSON,
+        "FROM documents WHERE id = ?1 AND last_request_id = ?2",
+        vec![db::V::from(doc_id), db::V::from(claim)],
+    )
+}
+
 /// The `quota.threshold_crossed` event of a consumption of `amount` that brought `quota` to
 /// `used` of `limit` in `period`, when it crossed one of the announced thresholds.
 pub fn quota_crossed(
@@ -196,15 +224,30 @@ pub fn quota_crossed(
 /// Writes `event` in a batch of its own (for a fact whose change is committed elsewhere, such
 /// as a quota threshold) and notes it for [`kick`]; a failure is logged, nothing else.
 pub async fn write_alone(cx: &Ctx, db: &D1Database, event: &Event) {
+    if write_fact(db, event).await {
+        committed(cx, &[event]);
+    }
+}
+
+/// [`write_alone`] outside a request (the Queue consumer): the event's queue message is sent
+/// at once.
+pub async fn write_alone_now(env: &Env, db: &D1Database, event: &Event) {
+    if write_fact(db, event).await {
+        send(env, std::slice::from_ref(&event.id)).await;
+    }
+}
+
+/// Writes `event` alone; whether its fan-out created a delivery.
+async fn write_fact(db: &D1Database, event: &Event) -> bool {
     let mut stmts = Vec::new();
     let Ok(at) = append(&mut stmts, db, event) else {
-        return; // already logged by the glue
+        return false; // already logged by the glue
     };
     match db::batch(db, stmts).await {
-        Ok(results) if fanned_out(&results, at) => committed(cx, &[event]),
-        Ok(_) => {}
+        Ok(results) => fanned_out(&results, at),
         Err(e) => {
             let _ = crate::http::internal("write event", e);
+            false
         }
     }
 }

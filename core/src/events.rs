@@ -29,6 +29,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "api_key.created",
     "api_key.revoked",
     "job.status_changed",
+    "generation.finished",
     "billing.plan_changed",
     "quota.threshold_crossed",
     "webhook.test",
@@ -64,6 +65,7 @@ pub fn from_audit(action: &str) -> &'static [&'static str] {
         "api_key.created" => &["api_key.created"],
         "api_key.revoked" => &["api_key.revoked"],
         "billing.subscription_changed" => &["billing.plan_changed"],
+        "generation.finished" => &["generation.finished"],
         _ => &[],
     }
 }
@@ -116,6 +118,7 @@ mod tests {
             "invitation.accepted",
             "billing.subscription_changed",
             "api_key.revoked",
+            "generation.finished",
         ] {
             let types = from_audit(action);
             assert!(!types.is_empty(), "{action}");

@@ -94,7 +94,10 @@ pub async fn finish(
         let error = outcome.error.as_ref().map(Value::to_string);
         let status = outcome.status.as_str();
         let tokens = (prompt + completion) as i64;
+        let doc_fan_out = std::cell::Cell::new(None);
+        let doc_event_id = std::cell::RefCell::new(String::new());
         let build = || {
+            doc_fan_out.set(None);
             let mut stmts = Vec::new();
             if let Some((content, version)) = &doc_content {
                 stmts.push(sql!(
@@ -110,6 +113,16 @@ pub async fn finish(
                      WHERE id = ?1 AND last_request_id = ?2",
                     &row.doc_id, &claim, &author
                 )?);
+                // `document.updated` for webhooks, in the same batch (the outbox).
+                let updated = crate::events::document(
+                    &row.org_id,
+                    "document.updated",
+                    &row.doc_id,
+                    &claim,
+                    &row.user_id,
+                );
+                doc_fan_out.set(Some(crate::events::append(&mut stmts, &db, &updated)?));
+                doc_event_id.replace(updated.id);
             }
             stmts.push(sql!(
                 db,
@@ -135,13 +148,24 @@ pub async fn finish(
                 "SELECT 1 FROM generations WHERE id = ?1 AND finished_at = ?2",
                 vec![db::V::from(&row.id), db::V::from(&now)],
             );
+        let outbox = std::rc::Rc::default();
         let origin = audit::Origin {
             ip: None,
             request_id: row.id.clone(),
+            outbox: Some(std::rc::Rc::clone(&outbox)),
         };
-        audit::write(&db, &origin, &[event], build)
+        let results = audit::write(&db, &origin, &[event], build)
             .await
             .map_err(audit::WriteError::into_api)?;
+        let mut announce = std::mem::take(&mut *outbox.borrow_mut());
+        if let Some(at) = doc_fan_out.get() {
+            if crate::events::fanned_out(&results, at) {
+                announce.push(doc_event_id.take());
+            }
+        }
+        if !announce.is_empty() {
+            crate::events::send(env, &announce).await;
+        }
         let after = super::repo::get(&db, &row.id).await?;
         let Some(after) = after else { return Ok(()) };
         if after.status == "running" {

@@ -61,8 +61,9 @@ impl<'a> Meter<'a> {
         match crate::limits::consume(self.env, &self.org_id, KIND, &self.period, self.limit, need)
             .await
         {
-            Ok(_) => {
+            Ok(used) => {
                 self.reserved += need;
+                self.announce(used, need).await;
                 Ok(true)
             }
             Err(e) if e.status == 429 => {
@@ -87,11 +88,28 @@ impl<'a> Meter<'a> {
                 rest,
             )
             .await;
-            if taken.is_ok() {
+            if let Ok(used) = taken {
                 self.reserved += rest;
+                self.announce(used, rest).await;
             }
         }
         Ok(())
+    }
+
+    /// `quota.threshold_crossed` when taking `amount` brought the quota to `used` across 80 %
+    /// or 100 % (exact under concurrency: `used` is `TENANT`'s answer to this very take).
+    async fn announce(&self, used: u64, amount: u64) {
+        let crossed = crate::events::quota_crossed(
+            &self.org_id,
+            KIND,
+            used,
+            amount,
+            self.limit,
+            &self.period,
+        );
+        if let (Some(event), Ok(db)) = (crossed, crate::db::database(self.env)) {
+            crate::events::write_alone_now(self.env, &db, &event).await;
+        }
     }
 
     /// Makes the quota count exactly `prompt + completion` for this generation (given the
@@ -104,7 +122,9 @@ impl<'a> Meter<'a> {
     ) -> Result<(), ApiError> {
         let (env, org, period) = (self.env, self.org_id.as_str(), self.period.as_str());
         if correction > 0 {
-            crate::limits::consume(env, org, KIND, period, UNLIMITED, correction as u64).await?;
+            let used = crate::limits::consume(env, org, KIND, period, UNLIMITED, correction as u64)
+                .await?;
+            self.announce(used, correction as u64).await;
         } else if correction < 0 {
             crate::limits::release(env, org, KIND, period, correction.unsigned_abs()).await?;
         }

@@ -133,30 +133,5 @@ pub(super) fn doc_event(kind: &str, doc: &DocRow, actor: &str) -> Value {
     json!({"type": kind, "document": doc.summary(), "by": actor, "ts": platform::rfc3339(platform::now())})
 }
 
-/// A document row as the JSON of its events' `data.document` (what `summary` shows), for
-/// `events::Event::with_row` over `documents`.
-pub(super) const DOC_EVENT_JSON: &str = "json_object('id', id, 'org_id', org_id, 'title', title, \
-     'status', status, 'version', version, 'owner_id', owner_id, 'created_at', created_at, \
-     'updated_at', updated_at, 'deleted_at', deleted_at)";
-
-/// The event `ty` of the document row this request's claim marks (`last_request_id`), by
-/// `actor`: written in the change's batch, only if the change took effect.
-pub(super) fn doc_outbox(
-    org_id: &str,
-    ty: &'static str,
-    doc_id: &str,
-    claim: &str,
-    actor: &str,
-) -> crate::events::Event {
-    crate::events::Event::new(
-        org_id,
-        ty,
-        json!({"document": null, "actor": {"id": actor}}),
-    )
-    .with_row(
-        "$.data.document",
-        DOC_EVENT_JSON,
-        "FROM documents WHERE id = ?1 AND last_request_id = ?2",
-        vec![db::V::from(doc_id), db::V::from(claim)],
-    )
-}
+/// The event `ty` of the document row this request's claim marks (`crate::events::document`).
+pub(super) use crate::events::document as doc_outbox;
