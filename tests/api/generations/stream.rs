@@ -3,13 +3,13 @@
 //! end, and the new version's text is the concatenated stream; a cancel mid-stream keeps what
 //! was written, ends `cancelled`, and no delta follows the DELETE's answer.
 
-use crate::documents::kit::{doc, docs, signup, Account};
+use super::kit::{new_doc, wait_final, worker_for};
+use crate::documents::kit::doc;
 use crate::rooms::kit::connect;
 use crate::support::{trial, Suite};
 use edge_tests::llm::MockLlm;
-use edge_tests::{Worker, WorkerOptions};
 use libtest_mimic::Trial;
-use serde_json::{json, Value};
+use serde_json::json;
 use std::time::Duration;
 
 pub fn trials() -> Vec<Trial> {
@@ -19,42 +19,9 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-async fn worker_for(s: &Suite, mock: &MockLlm) -> Worker {
-    s.private_worker(
-        WorkerOptions::new()
-            .var("AI_BASE_URL", mock.base_url())
-            .var("AI_MODELS", r#"{"free":["mock-model"]}"#),
-    )
-    .await
-}
-
-async fn new_doc(w: &Worker) -> (Account, String) {
-    let api = w.api();
-    let a = signup(&api).await;
-    let r = a
-        .on(&api)
-        .post(&docs(&a.org_id), &json!({"title": "t"}))
-        .await;
-    r.expect_status(201);
-    let id = r.json()["id"].as_str().unwrap().to_owned();
-    (a, id)
-}
-
-async fn wait_final(w: &Worker, a: &Account, path: &str) -> Value {
-    let c = a.on(&w.api());
-    for _ in 0..300 {
-        let g = c.get(path).await.json();
-        if ["succeeded", "failed", "cancelled"].contains(&g["status"].as_str().unwrap_or("")) {
-            return g;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("generation {path} never became final");
-}
-
 async fn a_generation_streams_into_the_document(s: &Suite) {
     let mock = MockLlm::start(7, 20).await.expect("mock-llm");
-    let w = worker_for(s, &mock).await;
+    let w = worker_for(s, &mock.base_url(), &[]).await;
     let api = w.api();
     let (a, id) = new_doc(&w).await;
     let (mut ws, _) = connect(&api, &a.access, &a.org_id, &format!("doc:{id}")).await;
@@ -118,12 +85,37 @@ async fn a_generation_streams_into_the_document(s: &Suite) {
         .await
         .json();
     assert_eq!(usage["ai_tokens"]["used"], g["tokens"]["total"], "{usage}");
+    // The outcome and the new version are events (webhooks), from the landing's own batch.
+    let events = |ty: &'static str| {
+        let (c, org) = (a.on(&api), a.org_id.clone());
+        async move {
+            c.get(&format!("/v1/orgs/{org}/events?type={ty}"))
+                .await
+                .json()["items"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    let finished = events("generation.finished").await;
+    assert_eq!(finished.len(), 1, "{finished:?}");
+    assert_eq!(finished[0]["data"]["object"]["id"], gen_id.as_str());
+    assert_eq!(finished[0]["data"]["details"]["status"], "succeeded");
+    assert_eq!(finished[0]["data"]["details"]["document_id"], id.as_str());
+    let updated = events("document.updated").await;
+    assert!(
+        updated
+            .iter()
+            .any(|e| e["data"]["document"]["version"] == v
+                && e["data"]["document"]["id"] == id.as_str()),
+        "document.updated for version {v}: {updated:?}"
+    );
     w.stop();
 }
 
 async fn cancel_mid_stream_keeps_the_text_so_far(s: &Suite) {
     let mock = MockLlm::start(3, 150).await.expect("mock-llm");
-    let w = worker_for(s, &mock).await;
+    let w = worker_for(s, &mock.base_url(), &[]).await;
     let api = w.api();
     let (a, id) = new_doc(&w).await;
     let (mut ws, _) = connect(&api, &a.access, &a.org_id, &format!("doc:{id}")).await;

@@ -4,6 +4,9 @@
 //! every `interval_ms`, ending with `data: [DONE]`. It sends no `usage` block when streaming, so
 //! the worker's token estimate is what these trials see.
 
+mod fault;
+pub use fault::{Fault, FaultProxy};
+
 use crate::ports::free_port;
 use crate::process::Group;
 use crate::project;
@@ -19,11 +22,22 @@ pub struct MockLlm {
 impl MockLlm {
     /// Starts the mock and waits until it answers `GET /health`.
     pub async fn start(chunk_size: u32, interval_ms: u32) -> Result<MockLlm, String> {
+        Self::start_with(chunk_size, interval_ms, "").await
+    }
+
+    /// [`MockLlm::start`] with more rules (YAML list items) after the echo rule: the mock's
+    /// last matching rule wins, so these override it where they match.
+    pub async fn start_with(
+        chunk_size: u32,
+        interval_ms: u32,
+        more_rules: &str,
+    ) -> Result<MockLlm, String> {
         let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let config = dir.path().join("mock-llm.yaml");
         let yaml = format!(
             "streaming:\n  chunkSize: {chunk_size}\n  chunkIntervalMs: {interval_ms}\nrules:\n  - path: \"/v1/chat/completions\"\n    method: \"POST\"\n    match: \"@\"\n    response:\n      status: 200\n      content: |\n        {{\"id\": \"chatcmpl-{{{{timestamp}}}}\", \"object\": \"chat.completion\", \"model\": \"{{{{jmes request body.model}}}}\", \"choices\": [{{\"message\": {{\"role\": \"assistant\", \"content\": \"{{{{jmes request body.messages[-1].content}}}}\"}}, \"finish_reason\": \"stop\"}}]}}\n"
         );
+        let yaml = format!("{yaml}{more_rules}");
         std::fs::write(&config, yaml).map_err(|e| e.to_string())?;
         let port = free_port();
         let root = project::root();
