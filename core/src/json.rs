@@ -151,6 +151,24 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(de: D) -> Result<u64, D::E
     }
 }
 
+/// `#[serde(default, deserialize_with = "optional_integer")]` for a signed count: like
+/// [`whole_number`], `2375.0` is the integer 2375 (JSON Schema's `integer`), values beyond
+/// `i64` saturate (every range check refuses them), and a fraction is an error.
+pub fn optional_integer<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<i64>, D::Error> {
+    use serde::de::{Error, Unexpected};
+    let Some(n) = Option::<serde_json::Number>::deserialize(de)? else {
+        return Ok(None);
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    match n.as_f64() {
+        Some(f) if f.fract() == 0.0 => Ok(Some(f as i64)),
+        Some(f) => Err(D::Error::invalid_value(Unexpected::Float(f), &"an integer")),
+        None => Err(D::Error::custom("expected an integer")),
+    }
+}
+
 /// Collects field errors of a typed request, then yields one `validation_failed`.
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);

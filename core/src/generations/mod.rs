@@ -137,11 +137,11 @@ impl Settings {
 pub struct CreateBody {
     pub prompt: String,
     pub mode: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::optional_integer")]
     pub position: Option<i64>,
     #[serde(default)]
     pub model: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::json::optional_integer")]
     pub max_tokens: Option<i64>,
     #[serde(default)]
     pub temperature: Option<f64>,

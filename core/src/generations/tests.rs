@@ -154,3 +154,19 @@ fn models_config() {
     assert!(Settings::parse_models("[]").is_err());
     assert_eq!(author("gen_1", "usr_2"), "generation gen_1 by usr_2");
 }
+
+#[test]
+fn integers_written_with_a_zero_fraction_are_integers() {
+    let b: CreateBody = serde_json::from_str(
+        r#"{"prompt":"p","mode":"insert_at","position":3.0,"max_tokens":2375.0}"#,
+    )
+    .expect("JSON Schema integers");
+    assert_eq!((b.position, b.max_tokens), (Some(3), Some(2375)));
+    assert!(serde_json::from_str::<CreateBody>(
+        r#"{"prompt":"p","mode":"append","max_tokens":1.5}"#
+    )
+    .is_err());
+    let b: CreateBody = serde_json::from_str(r#"{"prompt":"p","mode":"append","max_tokens":null}"#)
+        .expect("null is absent");
+    assert_eq!(b.max_tokens, None);
+}
