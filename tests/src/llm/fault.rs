@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::{json, Value};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
@@ -41,6 +42,8 @@ struct State {
     /// Default once the script is used up.
     then: Mutex<Fault>,
     requests: Mutex<Vec<Value>>,
+    /// Per relayed request, when each SSE event was handed to the socket.
+    relayed: Mutex<Vec<Arc<Mutex<Vec<Instant>>>>>,
 }
 
 pub struct FaultProxy {
@@ -61,6 +64,7 @@ impl FaultProxy {
             script: Mutex::default(),
             then: Mutex::new(Fault::Pass),
             requests: Mutex::default(),
+            relayed: Mutex::default(),
         });
         let served = state.clone();
         let task = tokio::spawn(async move {
@@ -89,6 +93,15 @@ impl FaultProxy {
     /// The bodies of the requests received so far.
     pub fn requests(&self) -> Vec<Value> {
         lock(&self.state.requests).clone()
+    }
+
+    /// For each relayed request in arrival order, when each of its SSE events went out (the
+    /// benchmark's "chunk sent" clock).
+    pub fn relayed_at(&self) -> Vec<Vec<Instant>> {
+        lock(&self.state.relayed)
+            .iter()
+            .map(|times| lock(times).clone())
+            .collect()
     }
 
     /// The `AI_BASE_URL` for it.
@@ -162,11 +175,19 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Response<Bo
         .await
         .map_err(|e| e.to_string())?;
     let status = upstream.status().as_u16();
+    let times = Arc::new(Mutex::new(Vec::new()));
+    lock(&state.relayed).push(times.clone());
     let events = sse_events(
         upstream
             .bytes_stream()
             .map(|r| r.map_err(|e| e.to_string())),
-    );
+    )
+    .inspect(move |e| {
+        if e.is_ok() {
+            lock(&times).push(Instant::now());
+        }
+    })
+    .boxed();
     let relayed = match fault {
         Fault::CutAfter(n) => events
             .take(n)

@@ -32,6 +32,9 @@ pub enum Fig {
     EventDeliveredP50Ms,
     CreateWithEndpointP50Ms,
     CreateWithoutEndpointP50Ms,
+    // AI generations.
+    GenerationDeltaP50Ms,
+    GenerationsLost,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -179,6 +182,24 @@ pub const BUDGETS: &[Budget] = &[
         unit: Unit::Ms,
         min: None,
         why: "the fan-out row and the queue message a subscribed endpoint adds to a write, alternating with writes to an organization without one (#19).",
+    },
+    Budget {
+        name: "upstream chunk → generation.delta at a room client, p50 ≤ 20 ms",
+        bench: "bench_generations",
+        measured: Fig::GenerationDeltaP50Ms,
+        limit: Limit::Absolute(20.0),
+        unit: Unit::Ms,
+        min: None,
+        why: "from the relay handing an SSE event of mock-llm to the worker to the delta frame at a WebSocket client of the document's room (#20).",
+    },
+    Budget {
+        name: "50 concurrent generations in one organization: none lost",
+        bench: "bench_generations",
+        measured: Fig::GenerationsLost,
+        limit: Limit::Absolute(0.0),
+        unit: Unit::Count,
+        min: Some(0.0),
+        why: "each ends succeeded with its document holding exactly the streamed text (#20).",
     },
 ];
 

@@ -23,6 +23,7 @@ mod config;
 mod events;
 mod files;
 mod fixtures;
+mod generations;
 mod host;
 mod load;
 mod load_rows;
@@ -59,6 +60,7 @@ const BENCHES: &[&str] = &[
     "bench_room_fanout",
     "bench_files",
     "bench_events",
+    "bench_generations",
 ];
 
 fn main() {
@@ -183,6 +185,7 @@ async fn measure(
             "bench_room_fanout" => rooms::room_fanout(cfg, workers, report).await?,
             "bench_files" => files::files(cfg, workers, report).await?,
             "bench_events" => events::events(workers, report).await?,
+            "bench_generations" => generations::generations(workers, report).await?,
             other => bail!("no measurement named {other}"),
         }
     }

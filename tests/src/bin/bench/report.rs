@@ -16,6 +16,8 @@ pub enum Unit {
     MsgS,
     MibS,
     Mib,
+    /// A plain number of things.
+    Count,
 }
 
 impl Unit {
@@ -29,6 +31,7 @@ impl Unit {
             Unit::MsgS => "msg/s",
             Unit::MibS => "MiB/s",
             Unit::Mib => "MiB",
+            Unit::Count => "",
         }
     }
 }

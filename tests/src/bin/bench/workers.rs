@@ -182,6 +182,8 @@ impl Workers {
                 "ours-nolimit" => envs.push(self.tmp.join("no-rate-limits.env")),
                 // Written by the events measurement: its loopback receiver may be reached.
                 "ours-hooks" => envs.push(self.tmp.join("hooks.env")),
+                // Written by the generations measurement: its model server and AI limits.
+                "ours-ai" => envs.push(self.tmp.join("ai.env")),
                 _ => {}
             }
         }
