@@ -173,6 +173,29 @@ pub async fn release(
     call(env, org_id, "/release", Some(body)).await.map(|_| ())
 }
 
+/// Applies `entries` (`(kind, amount)`: taken when positive, given back when negative) to
+/// the organization's counters in `period` at once, once per `key`. Returns whether this call
+/// applied them (false: an earlier one with the same key did) and each counter's `used`.
+pub async fn settle(
+    env: &Env,
+    org_id: &str,
+    key: &str,
+    period: &str,
+    entries: &[(&'static str, i64)],
+) -> Result<(bool, Value), ApiError> {
+    let entries: Vec<Value> = entries
+        .iter()
+        .map(|(kind, amount)| json!({"kind": kind, "amount": amount}))
+        .collect();
+    let body = json!({"org_id": org_id, "key": key, "period": period, "entries": entries});
+    let a: Value = call(env, org_id, "/settle", Some(body))
+        .await?
+        .json()
+        .await
+        .or_internal("TENANT settle answer")?;
+    Ok((a["applied"].as_bool().unwrap_or(false), a["used"].clone()))
+}
+
 /// The organization's counters: `{kind: {period, used}}`.
 pub async fn usage(env: &Env, org_id: &str) -> Result<Value, ApiError> {
     call(env, org_id, "/usage", None)

@@ -155,6 +155,17 @@ pub fn consume(state: Option<Quota>, period: &str, limit: u64, amount: u64) -> (
     (ok, q)
 }
 
+/// One entry of a settlement: a positive `amount` is taken whatever the limit (it was already
+/// used, e.g. tokens the upstream counted), a negative one is given back.
+pub fn adjust(state: Option<Quota>, period: &str, amount: i64) -> Quota {
+    if amount >= 0 {
+        let (_, q) = consume(state, period, u64::MAX, amount.unsigned_abs());
+        q
+    } else {
+        release(state, period, amount.unsigned_abs())
+    }
+}
+
 /// Gives back `amount` (a failed upload, a deleted file), never below zero.
 pub fn release(state: Option<Quota>, period: &str, amount: u64) -> Quota {
     match state {
@@ -399,5 +410,16 @@ mod tests {
         assert!(Limits::with_overrides(r#"{"free":{"rpm":1}}"#).is_err());
         assert!(Limits::with_overrides(r#"{"free":{"requests_per_minute":0}}"#).is_err());
         assert!(Limits::with_overrides("not json").is_err());
+    }
+
+    #[test]
+    fn adjust_takes_past_the_limit_and_gives_back_to_zero() {
+        let q = adjust(None, "2026-12", 5);
+        assert_eq!(q.used, 5);
+        let q = adjust(Some(q), "2026-12", -2);
+        assert_eq!(q.used, 3);
+        assert_eq!(adjust(Some(q.clone()), "2026-12", -10).used, 0);
+        // Another period starts from zero.
+        assert_eq!(adjust(Some(q), "2027-01", 4).used, 4);
     }
 }

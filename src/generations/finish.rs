@@ -61,7 +61,7 @@ pub async fn finish(
     let db = db::database(env)?;
     let (prompt, completion, estimated, correction) = rules::settle(reserved, usage, &row.prompt);
     Meter::new(env, row)
-        .settle(prompt, completion, correction)
+        .settle(&row.id, prompt, completion, correction)
         .await?;
     let mode = Mode::parse(&row.mode).unwrap_or(Mode::Append);
     let author = rules::author(&row.id, &row.user_id);

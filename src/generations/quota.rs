@@ -113,23 +113,28 @@ impl<'a> Meter<'a> {
     }
 
     /// Makes the quota count exactly `prompt + completion` for this generation (given the
-    /// `correction` from `edge_core::generations::settle`), and adds both to the usage counters.
+    /// `correction` from `edge_core::generations::settle`), and adds both to the usage counters:
+    /// one `TENANT` call, applied once per generation (`key`), so a landing retried after a
+    /// crash counts nothing twice.
     pub async fn settle(
         &self,
+        key: &str,
         prompt: u64,
         completion: u64,
         correction: i64,
     ) -> Result<(), ApiError> {
-        let (env, org, period) = (self.env, self.org_id.as_str(), self.period.as_str());
-        if correction > 0 {
-            let used = crate::limits::consume(env, org, KIND, period, UNLIMITED, correction as u64)
-                .await?;
-            self.announce(used, correction as u64).await;
-        } else if correction < 0 {
-            crate::limits::release(env, org, KIND, period, correction.unsigned_abs()).await?;
+        let entries = [
+            (KIND, correction),
+            (PROMPT_KIND, prompt.min(i64::MAX as u64) as i64),
+            (COMPLETION_KIND, completion.min(i64::MAX as u64) as i64),
+        ];
+        let (applied, used) =
+            crate::limits::settle(self.env, &self.org_id, key, &self.period, &entries).await?;
+        if applied && correction > 0 {
+            if let Some(used) = used[KIND].as_u64() {
+                self.announce(used, correction as u64).await;
+            }
         }
-        crate::limits::consume(env, org, PROMPT_KIND, period, UNLIMITED, prompt).await?;
-        crate::limits::consume(env, org, COMPLETION_KIND, period, UNLIMITED, completion).await?;
         Ok(())
     }
 }

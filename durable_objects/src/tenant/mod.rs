@@ -19,6 +19,8 @@
 //! - `POST /requests` `{org_id}` → `{used}`: one authenticated request of the organization
 //! - `POST /quota`   `{org_id?, kind, period, limit, amount}` → `{allowed, used, limit}`
 //! - `POST /release` `{org_id?, kind, period, amount}` → `{used}`
+//! - `POST /settle`  `{org_id?, key, period, entries: [{kind, amount}]}` → `{applied, used}`
+//!   (once per `key`; a positive amount is taken past any limit, a negative one given back)
 //! - `GET /usage` → `{kind: {period, used}}`; `GET /windows` → `{keys}` (the rate-limit keys
 //!   counted here: what the test routes observe)
 //! - `POST /rooms/connect` `{org_id, conn, room, user_id, session?, limit}` → `{allowed, used,
@@ -68,6 +70,7 @@ impl DurableObject for Tenant {
             "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, start_ms INTEGER NOT NULL, count INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS quotas (kind TEXT PRIMARY KEY, period TEXT NOT NULL, used INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS settlements (key TEXT PRIMARY KEY, at INTEGER NOT NULL)",
             "CREATE TABLE IF NOT EXISTS room_conns (conn TEXT PRIMARY KEY, room TEXT NOT NULL, user_id TEXT NOT NULL, session TEXT, at INTEGER NOT NULL)",
         ] {
             // Idempotent DDL; a failure here surfaces on the first query instead.
@@ -100,6 +103,7 @@ impl DurableObject for Tenant {
             }
             (Method::Post, "/quota") => self.post_quota(&sql, req.json().await?).await,
             (Method::Post, "/release") => self.post_release(&sql, req.json().await?).await,
+            (Method::Post, "/settle") => self.post_settle(&sql, req.json().await?).await,
             (Method::Post, "/rooms/connect") => {
                 self.rooms_connect(&sql, req.json().await?, now_ms).await
             }

@@ -1,5 +1,5 @@
 //! A `TENANT`'s counted quotas: the `quotas` table behind its write-through cache, and the
-//! `/quota`, `/release` and `/usage` routes. Consuming and releasing are `edge_core::limits`;
+//! `/quota`, `/release`, `/settle` and `/usage` routes. Consuming and releasing are `edge_core::limits`;
 //! this file may only store and load their state, never decide.
 
 use super::Tenant;
@@ -16,6 +16,27 @@ pub(super) struct QuotaReq {
     #[serde(default)]
     limit: u64,
     amount: u64,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SettleReq {
+    org_id: Option<String>,
+    /// Applied once: a settlement with a key already seen changes nothing.
+    key: String,
+    period: String,
+    entries: Vec<SettleEntry>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct SettleEntry {
+    kind: String,
+    amount: i64,
+}
+
+#[derive(Deserialize)]
+struct KeyRow {
+    #[allow(dead_code)]
+    key: String,
 }
 
 /// One row of the `quotas` table (also what the flush copies to D1).
@@ -44,6 +65,49 @@ impl Tenant {
         self.put_quota(sql, &r.kind, q.clone())?;
         self.schedule_flush().await?;
         Response::from_json(&json!({"used": q.used}))
+    }
+
+    /// `POST /settle`: applies every entry (`edge_core::limits::adjust`) at once, once per
+    /// `key` (a retried or repeated settlement, e.g. after a crash between it and the caller's
+    /// own write, counts nothing twice). Answers `{applied, used: {kind: used}}`.
+    pub(super) async fn post_settle(&self, sql: &SqlStorage, r: SettleReq) -> Result<Response> {
+        self.remember_org(sql, r.org_id.as_deref())?;
+        let seen: Vec<KeyRow> = sql
+            .exec(
+                "SELECT key FROM settlements WHERE key = ?",
+                vec![r.key.as_str().into()],
+            )?
+            .to_array()?;
+        let applied = seen.is_empty();
+        let mut used = serde_json::Map::new();
+        for e in &r.entries {
+            let current = self.quota(sql, &e.kind)?;
+            let q = if applied {
+                let q = limits::adjust(current, &r.period, e.amount);
+                self.put_quota(sql, &e.kind, q.clone())?;
+                q
+            } else {
+                current.unwrap_or(Quota {
+                    period: r.period.clone(),
+                    used: 0,
+                })
+            };
+            used.insert(e.kind.clone(), json!(q.used));
+        }
+        if applied {
+            let now = worker::Date::now().as_millis() as i64;
+            sql.exec(
+                "INSERT INTO settlements (key, at) VALUES (?, ?)",
+                vec![r.key.as_str().into(), now.into()],
+            )?;
+            // Keys outlive any retry by far: keep 40 days.
+            sql.exec(
+                "DELETE FROM settlements WHERE at < ?",
+                vec![(now - 40 * 86_400_000).into()],
+            )?;
+            self.schedule_flush().await?;
+        }
+        Response::from_json(&json!({"applied": applied, "used": used}))
     }
 
     /// `GET /usage`: every quota with its period.
