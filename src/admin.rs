@@ -19,6 +19,14 @@ pub async fn enter(cx: &Ctx, action: Action) -> Result<OrgAccess, ApiError> {
     Ok(access)
 }
 
+/// [`enter`] for a sensitive action: a user with a second factor also needs a recent one
+/// (`step_up_required`, see `auth::require_recent_factor`).
+pub async fn enter_sensitive(cx: &Ctx, action: Action) -> Result<OrgAccess, ApiError> {
+    let access = enter(cx, action).await?;
+    auth::require_recent_factor(cx, &access).await?;
+    Ok(access)
+}
+
 /// The audit event of kind `kind` by the caller, in its organization.
 pub fn event(access: &OrgAccess, kind: &'static str) -> Event {
     Event::new(&access.org_id, kind, access.actor())

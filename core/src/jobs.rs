@@ -99,7 +99,12 @@ impl JobSource {
 }
 
 /// The email templates only the edge itself sends (`jobs::send_email` in the glue).
-pub const SYSTEM_EMAIL_TEMPLATES: [&str; 3] = ["verify_email", "password_reset", "invitation"];
+pub const SYSTEM_EMAIL_TEMPLATES: [&str; 4] = [
+    "verify_email",
+    "password_reset",
+    "invitation",
+    "new_sign_in",
+];
 
 /// Whether `template` names one of [`SYSTEM_EMAIL_TEMPLATES`] — compared without case,
 /// surrounding blanks, or `-` for `_`, so an origin matching loosely is not fooled either.

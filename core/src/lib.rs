@@ -17,6 +17,7 @@ pub mod ids;
 pub mod jobs;
 pub mod json;
 pub mod limits;
+pub mod mfa;
 pub mod openapi;
 pub mod origin_signing;
 pub mod outbound;

@@ -192,6 +192,7 @@ mod tests {
             "GET /v1/openapi.json",
             "POST /v1/auth/signup",
             "POST /v1/auth/login",
+            "POST /v1/auth/mfa",
             "POST /v1/auth/refresh",
             "POST /v1/auth/verify-email",
             "POST /v1/auth/password-reset",
@@ -214,7 +215,7 @@ mod tests {
     }
 
     /// Every code an `ApiError` constructor of `problem.rs` can carry, plus the ad-hoc ones.
-    const PROBLEM_CODES: [&str; 21] = [
+    const PROBLEM_CODES: [&str; 26] = [
         "validation_failed",
         "malformed_json",
         "bad_request",
@@ -236,6 +237,11 @@ mod tests {
         "length_required",
         "range_not_satisfiable",
         "upgrade_required",
+        "mfa_required",
+        "mfa_code_invalid",
+        "mfa_not_enrolled",
+        "step_up_required",
+        "mfa_enrollment_required",
     ];
 
     #[test]

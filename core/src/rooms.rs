@@ -100,6 +100,10 @@ pub struct Ticket {
     pub room: String,
     pub user: String,
     pub session: String,
+    /// How the session's user authenticated, as its access token said (an organization that
+    /// requires a second factor checks it again on connect).
+    #[serde(default)]
+    pub authn: crate::mfa::Authn,
     /// Unix seconds.
     pub exp: i64,
 }
@@ -489,6 +493,7 @@ mod tests {
             room: "lobby".into(),
             user: "usr_a".into(),
             session: "ses_a".into(),
+            authn: Default::default(),
             exp: 10,
         };
         assert!(t.is_for("org_1", &RoomName::parse("lobby").unwrap()));

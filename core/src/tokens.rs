@@ -2,6 +2,7 @@
 //! opaque secrets (refresh tokens, API keys, one-time tokens) that are stored only as hashes.
 
 use crate::encoding::{base64url, hex, unbase64url};
+use crate::mfa::Authn;
 use crate::signature::sha256;
 use chrono::{DateTime, Duration, Utc};
 use ed25519_compact::{KeyPair, PublicKey, SecretKey, Seed};
@@ -25,6 +26,25 @@ pub struct AccessClaims {
     pub jti: String,
     pub typ: String,
     pub sid: String,
+    /// How the user authenticated (RFC 8176 values); absent on tokens from before MFA.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// When (unix s): the sign-in or the latest step-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+}
+
+impl AccessClaims {
+    /// The authentication the token records (a token without `amr` was a password sign-in).
+    pub fn authn(&self) -> Authn {
+        if self.amr.is_empty() {
+            return Authn::password(self.auth_time.unwrap_or(0));
+        }
+        Authn {
+            amr: self.amr.clone(),
+            auth_time: self.auth_time.unwrap_or(0),
+        }
+    }
 }
 
 /// One signing key: its id and Ed25519 key pair.
@@ -102,13 +122,32 @@ impl KeyRing {
         })
     }
 
-    /// A signed access token for `user_id` in session `session_id`.
+    /// A signed access token for `user_id` in session `session_id`, signed in by password now.
     pub fn issue_access(
         &self,
         user_id: &str,
         session_id: &str,
         jti: &str,
         now: DateTime<Utc>,
+    ) -> Result<String, String> {
+        self.issue_access_as(
+            user_id,
+            session_id,
+            jti,
+            now,
+            &Authn::password(now.timestamp()),
+        )
+    }
+
+    /// A signed access token recording how the session's user authenticated (`amr`,
+    /// `auth_time`).
+    pub fn issue_access_as(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        jti: &str,
+        now: DateTime<Utc>,
+        authn: &Authn,
     ) -> Result<String, String> {
         let key = &self.keys[0];
         let mut claims = Claims::new(AccessClaims {
@@ -118,6 +157,8 @@ impl KeyRing {
             jti: jti.to_owned(),
             typ: "access".to_owned(),
             sid: session_id.to_owned(),
+            amr: authn.amr.clone(),
+            auth_time: Some(authn.auth_time),
         });
         claims.expiration = Some(now + Duration::seconds(ACCESS_TTL_SECONDS));
         claims.not_before = Some(now);
@@ -203,6 +244,8 @@ pub enum SecretKind {
     Refresh,
     ApiKey,
     PasswordReset,
+    /// A login awaiting its second factor.
+    MfaChallenge,
 }
 
 impl SecretKind {
@@ -211,6 +254,7 @@ impl SecretKind {
             SecretKind::Refresh => "rt_",
             SecretKind::ApiKey => "sk_",
             SecretKind::PasswordReset => "pr_",
+            SecretKind::MfaChallenge => "mc_",
         }
     }
 }
@@ -256,6 +300,19 @@ mod tests {
 
     fn t(s: i64) -> DateTime<Utc> {
         Utc.timestamp_opt(1_800_000_000 + s, 0).unwrap()
+    }
+
+    #[test]
+    fn the_token_records_how_the_user_authenticated() {
+        let r = ring(&format!("k1:{}", seed(1)));
+        let mfa = Authn::password_and_otp(t(-5).timestamp());
+        let tok = r.issue_access_as("u", "s", "j", t(0), &mfa).unwrap();
+        let (c, _) = r.verify_access(&tok, t(1)).unwrap();
+        assert_eq!(c.authn(), mfa);
+        let plain = r.issue_access("u", "s", "j", t(0)).unwrap();
+        let (c, _) = r.verify_access(&plain, t(1)).unwrap();
+        assert_eq!(c.authn(), Authn::password(t(0).timestamp()));
+        assert!(!c.authn().has_second_factor());
     }
 
     #[test]

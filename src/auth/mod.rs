@@ -3,7 +3,9 @@
 //! revocation state comes joined with the membership that authorization needs anyway, so
 //! logout and password reset take effect at once at no extra round trip.
 
+pub mod challenge;
 pub mod keyring;
+pub mod mfa;
 mod org;
 pub mod sessions;
 
@@ -13,6 +15,7 @@ use crate::door::Caller;
 use crate::platform;
 use crate::sql;
 use edge_core::limits::Plan;
+use edge_core::mfa::Authn;
 use edge_core::policy::{self, Action, Principal, Role, Scope};
 use edge_core::tokens::{self, SecretKind};
 use edge_core::ApiError;
@@ -21,7 +24,12 @@ use serde::Deserialize;
 /// The verified credential.
 #[derive(Debug, Clone)]
 pub enum Credential {
-    User { user_id: String, session_id: String },
+    User {
+        user_id: String,
+        session_id: String,
+        /// How the user authenticated (the token's `amr` and `auth_time`).
+        authn: Authn,
+    },
     ApiKey(ApiKey),
 }
 
@@ -117,9 +125,11 @@ pub async fn credential(cx: &Ctx) -> Result<Credential, ApiError> {
     }
     let ring = keyring::get(&cx.config).map_err(|e| crate::http::internal("JWT keys", e))?;
     let claims = keyring::verify_cached(&ring, token).map_err(|_| unauthenticated())?;
+    let authn = claims.authn();
     Ok(Credential::User {
         user_id: claims.sub,
         session_id: claims.sid,
+        authn,
     })
 }
 
@@ -229,6 +239,18 @@ pub async fn org_access_as(
 
 /// A signed-in user (not an API key) whose session is live: `(user_id, session_id)`.
 pub async fn user(cx: &Ctx) -> Result<(String, String), ApiError> {
+    signed_in(cx).await.map(|s| (s.user_id, s.session_id))
+}
+
+/// A signed-in user of a live session, with how they authenticated.
+pub struct SignedIn {
+    pub user_id: String,
+    pub session_id: String,
+    pub authn: Authn,
+}
+
+/// [`user`], with the token's authentication (`amr`, `auth_time`).
+pub async fn signed_in(cx: &Ctx) -> Result<SignedIn, ApiError> {
     match credential(cx).await? {
         Credential::ApiKey(_) => Err(ApiError::forbidden(
             "This endpoint is for signed-in users, not API keys.",
@@ -236,6 +258,7 @@ pub async fn user(cx: &Ctx) -> Result<(String, String), ApiError> {
         Credential::User {
             user_id,
             session_id,
+            authn,
         } => {
             let db = db::database(&cx.env)?;
             let live: Option<i64> = db::first(sql!(
@@ -249,8 +272,13 @@ pub async fn user(cx: &Ctx) -> Result<(String, String), ApiError> {
             if live.is_none() {
                 return Err(unauthenticated());
             }
+            let signed_in = SignedIn {
+                user_id: user_id.clone(),
+                session_id,
+                authn,
+            };
             if !cx.config.rate_limits {
-                return Ok((user_id, session_id));
+                return Ok(signed_in);
             }
             // Account-level routes (no organization) are limited per user at the free rate.
             let limit = cx.config.limits.free.requests_per_minute;
@@ -265,9 +293,25 @@ pub async fn user(cx: &Ctx) -> Result<(String, String), ApiError> {
             )
             .await?;
             cx.rate_headers.borrow_mut().extend(headers);
-            Ok((user_id, session_id))
+            Ok(signed_in)
         }
     }
+}
+
+/// A sensitive action (API keys, roles, removals, deleting the organization, the
+/// organization's MFA requirement): a user who has a second factor needs a recent one
+/// (`step_up_required`). API keys are not held: their rights are their scopes.
+pub async fn require_recent_factor(cx: &Ctx, access: &OrgAccess) -> Result<(), ApiError> {
+    let Credential::User { user_id, authn, .. } = &access.credential else {
+        return Ok(());
+    };
+    let now = platform::now().timestamp();
+    if authn.recent_second_factor(now) {
+        return Ok(());
+    }
+    let db = db::database(&cx.env)?;
+    let enrolled = mfa::enrolled(&db, user_id).await?;
+    edge_core::mfa::sensitive(enrolled, authn, now).map_err(edge_core::mfa::Hold::problem)
 }
 
 /// The audit origin of this request.

@@ -11,6 +11,7 @@ use crate::platform;
 use crate::sql;
 use edge_core::ids::{self, IdKind};
 use edge_core::limits::{Counted, Plan};
+use edge_core::mfa;
 use edge_core::policy::Role;
 use edge_core::tenancy::{self, Caller, Counting, MemberCache};
 use edge_core::ApiError;
@@ -38,6 +39,7 @@ struct SessionMembership {
     revoked_at: Option<String>,
     role: Option<String>,
     plan: Option<String>,
+    require_mfa: Option<i64>,
 }
 
 fn no_org() -> ApiError {
@@ -206,7 +208,7 @@ async fn authorize<T: serde::de::DeserializeOwned>(
     read: Read,
 ) -> Result<Authorized<T>, ApiError> {
     let db = db::database(&cx.env)?;
-    let (user_id, session_id) = match credential {
+    let (user_id, session_id, authn) = match credential {
         Credential::ApiKey(k) => {
             let data = match read {
                 Some(stmt) => db::first::<T>(stmt).await,
@@ -223,11 +225,12 @@ async fn authorize<T: serde::de::DeserializeOwned>(
         Credential::User {
             user_id,
             session_id,
-        } => (user_id, session_id),
+            authn,
+        } => (user_id, session_id, authn),
     };
     let membership = sql!(
         db,
-        "SELECT s.user_id, s.revoked_at, m.role, o.plan FROM sessions s \
+        "SELECT s.user_id, s.revoked_at, m.role, o.plan, o.require_mfa FROM sessions s \
          LEFT JOIN memberships m ON m.user_id = s.user_id AND m.org_id = ?2 \
          LEFT JOIN organizations o ON o.id = m.org_id \
          WHERE s.id = ?1",
@@ -260,6 +263,11 @@ async fn authorize<T: serde::de::DeserializeOwned>(
     let Some(role) = row.role.as_deref().and_then(Role::parse) else {
         return Ok(Authorized::NotMember);
     };
+    if row.require_mfa.unwrap_or(0) != 0 && !authn.has_second_factor() {
+        // Only now is it worth asking whether the user has a factor at all.
+        let enrolled = super::mfa::enrolled(&db, user_id).await?;
+        mfa::organization(true, authn, enrolled).map_err(mfa::Hold::problem)?;
+    }
     let plan = row
         .plan
         .as_deref()

@@ -9,6 +9,7 @@ use crate::http::OrInternal;
 use crate::platform;
 use crate::sql;
 use edge_core::ids::IdKind;
+use edge_core::mfa::Authn;
 use edge_core::tokens::{self, SecretKind, ACCESS_TTL_SECONDS, REFRESH_TTL_SECONDS};
 use edge_core::ApiError;
 use serde::Deserialize;
@@ -34,12 +35,19 @@ impl NewSession {
     }
 }
 
-/// Mints a session for `user_id`; `stmts` must be executed (in the caller's batch) for it to
-/// exist.
+/// The user agent a session is listed with (bounded: it is the client's to send).
+pub fn user_agent(cx: &Ctx) -> Option<String> {
+    cx.header("User-Agent")
+        .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect())
+}
+
+/// Mints a session for `user_id`, authenticated as `authn` says; `stmts` must be executed (in
+/// the caller's batch) for it to exist.
 pub fn mint(
     cx: &Ctx,
     db: &D1Database,
     user_id: &str,
+    authn: &Authn,
 ) -> Result<(NewSession, Vec<D1PreparedStatement>), ApiError> {
     let session_id = platform::new_id(IdKind::Session);
     let refresh_token = tokens::new_secret(SecretKind::Refresh, platform::random());
@@ -50,11 +58,16 @@ pub fn mint(
     let stmts = vec![
         sql!(
             db,
-            "INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent, amr, auth_time, last_used_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3)",
             &session_id,
             user_id,
             &created,
-            expires
+            expires,
+            cx.caller.ip.as_deref(),
+            user_agent(cx).as_deref(),
+            authn.stored_amr(),
+            authn.auth_time
         )?,
         sql!(
             db,
@@ -65,7 +78,7 @@ pub fn mint(
             expires
         )?,
     ];
-    let access_token = access(cx, user_id, &session_id)?;
+    let access_token = access(cx, user_id, &session_id, authn)?;
     Ok((
         NewSession {
             session_id,
@@ -76,13 +89,20 @@ pub fn mint(
     ))
 }
 
-fn access(cx: &Ctx, user_id: &str, session_id: &str) -> Result<String, ApiError> {
+/// A new access token of the session, carrying how its user authenticated.
+pub fn access(
+    cx: &Ctx,
+    user_id: &str,
+    session_id: &str,
+    authn: &Authn,
+) -> Result<String, ApiError> {
     let ring = super::keyring::get(&cx.config).map_err(|e| crate::http::internal("JWT keys", e))?;
-    ring.issue_access(
+    ring.issue_access_as(
         user_id,
         session_id,
         &platform::new_id(IdKind::Request),
         platform::now(),
+        authn,
     )
     .map_err(|e| crate::http::internal("sign access token", e))
 }
@@ -94,6 +114,8 @@ struct RefreshRow {
     used_at: Option<String>,
     expires_at: i64,
     revoked_at: Option<String>,
+    amr: String,
+    auth_time: i64,
 }
 
 /// The outcome of presenting a refresh token.
@@ -112,7 +134,7 @@ pub async fn refresh(cx: &Ctx, db: &D1Database, presented: &str) -> Result<Refre
     let old_hash = tokens::secret_hash(presented);
     let row: Option<RefreshRow> = db::first(sql!(
         db,
-        "SELECT r.session_id, s.user_id, r.used_at, r.expires_at, s.revoked_at \
+        "SELECT r.session_id, s.user_id, r.used_at, r.expires_at, s.revoked_at, s.amr, s.auth_time \
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.hash = ?1",
         &old_hash
     ))
@@ -153,7 +175,13 @@ pub async fn refresh(cx: &Ctx, db: &D1Database, presented: &str) -> Result<Refre
                 expires,
                 &old_hash
             )?,
-            sql!(db, "UPDATE sessions SET expires_at = ?2 WHERE id = ?1", &row.session_id, expires)?,
+            sql!(
+                db,
+                "UPDATE sessions SET expires_at = ?2, last_used_at = ?3 WHERE id = ?1",
+                &row.session_id,
+                expires,
+                &stamp
+            )?,
         ],
     )
     .await
@@ -163,7 +191,8 @@ pub async fn refresh(cx: &Ctx, db: &D1Database, presented: &str) -> Result<Refre
         revoke_session(db, &row.session_id, "refresh_token_reuse").await?;
         return Ok(Refreshed::Reused(row.user_id, row.session_id));
     }
-    let access_token = access(cx, &row.user_id, &row.session_id)?;
+    let authn = Authn::from_stored(&row.amr, row.auth_time);
+    let access_token = access(cx, &row.user_id, &row.session_id, &authn)?;
     Ok(Refreshed::Ok(NewSession {
         session_id: row.session_id,
         access_token,

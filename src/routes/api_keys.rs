@@ -53,7 +53,7 @@ struct CreateBody {
 }
 
 pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
-    let access = admin::enter(cx, Action::ApiKeysManage).await?;
+    let access = admin::enter_sensitive(cx, Action::ApiKeysManage).await?;
     let body: CreateBody = body.json().await?;
     let now = platform::now();
     let mut errors = Vec::new();

@@ -14,9 +14,12 @@ mod invitations;
 mod jobs;
 mod me;
 mod member_writes;
+mod members;
+mod mfa;
 mod orgs;
 mod proxy;
 mod rooms;
+mod sessions;
 mod testing;
 mod webhooks;
 
@@ -40,14 +43,24 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::PasswordResetConfirm => auth::password_reset_confirm(body, cx).await,
         Route::MeGet => me::get(cx).await,
         Route::MePatch => me::patch(body, cx).await,
+        Route::MfaComplete => auth::mfa_complete(body, cx).await,
+        Route::StepUp => auth::step_up(body, cx).await,
+        Route::MfaStatus => mfa::status(cx).await,
+        Route::MfaTotpEnroll => mfa::enroll(body, cx).await,
+        Route::MfaTotpConfirm => mfa::confirm(body, cx).await,
+        Route::MfaTotpDisable => mfa::disable(body, cx).await,
+        Route::MfaRecoveryCodes => mfa::regenerate(body, cx).await,
+        Route::SessionsList => sessions::list(cx).await,
+        Route::SessionDelete => sessions::delete(cx).await,
+        Route::SessionsRevokeOthers => sessions::revoke_others(cx).await,
         Route::OrgsList => orgs::list(cx).await,
         Route::OrgsCreate => orgs::create(body, cx).await,
         Route::OrgGet => orgs::get(cx).await,
         Route::OrgPatch => orgs::patch(body, cx).await,
         Route::OrgDelete => orgs::delete(cx).await,
-        Route::MembersList => orgs::members(cx).await,
-        Route::MemberPatch => orgs::member_patch(body, cx).await,
-        Route::MemberDelete => orgs::member_delete(cx).await,
+        Route::MembersList => members::list(cx).await,
+        Route::MemberPatch => members::patch(body, cx).await,
+        Route::MemberDelete => members::delete(cx).await,
         Route::InvitationsCreate => invitations::create(body, cx).await,
         Route::InvitationsList => invitations::list(cx).await,
         Route::InvitationDelete => invitations::delete(cx).await,

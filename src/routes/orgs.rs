@@ -1,9 +1,7 @@
-//! `/v1/orgs` and members: organizations of the caller, their settings, and role management
-//! under the rules of `edge_core::policy` plus one data rule checked inside the write: an
-//! organization always keeps at least one owner.
+//! `/v1/orgs`: organizations of the caller and their settings (name, the second-factor
+//! requirement). Members and roles are `members`.
 
 use super::identity::OrgBrief;
-use super::member_writes;
 use crate::admin;
 use crate::audit::{Actor, Event};
 use crate::auth::{self, OrgAccess};
@@ -14,11 +12,11 @@ use crate::http::{self, ApiResult};
 use crate::list::Page;
 use crate::platform;
 use crate::sql;
-use edge_core::ids::{self, IdKind};
+use edge_core::ids::IdKind;
 use edge_core::policy::{Action, Role};
 use edge_core::validate;
 use edge_core::{ApiError, FieldError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 #[derive(Debug, Deserialize)]
@@ -28,6 +26,8 @@ struct OrgRow {
     plan: String,
     created_at: String,
     updated_at: String,
+    #[serde(default)]
+    require_mfa: i64,
 }
 
 impl OrgRow {
@@ -35,6 +35,7 @@ impl OrgRow {
         json!({
             "id": self.id, "name": self.name, "plan": self.plan,
             "role": role.map(Role::as_str),
+            "require_mfa": self.require_mfa != 0,
             "created_at": self.created_at, "updated_at": self.updated_at,
         })
     }
@@ -44,6 +45,15 @@ impl OrgRow {
 #[serde(deny_unknown_fields)]
 struct NameBody {
     name: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PatchBody {
+    name: Option<String>,
+    /// Members must use a second factor (sessions without one get `step_up_required` or
+    /// `mfa_enrollment_required` on the organization's routes).
+    require_mfa: Option<bool>,
 }
 
 fn org_name(raw: &str) -> Result<String, ApiError> {
@@ -107,7 +117,7 @@ pub async fn create(mut body: Body, cx: &Ctx) -> ApiResult {
     .await?;
     let mut resp = http::json(
         201,
-        &json!({"id": org_id, "name": name, "plan": "free", "role": "owner", "created_at": now, "updated_at": now}),
+        &json!({"id": org_id, "name": name, "plan": "free", "role": "owner", "require_mfa": false, "created_at": now, "updated_at": now}),
     )?;
     let _ = resp
         .headers_mut()
@@ -133,28 +143,70 @@ pub async fn get(cx: &Ctx) -> ApiResult {
 
 pub async fn patch(mut body: Body, cx: &Ctx) -> ApiResult {
     let access = admin::enter(cx, Action::OrgUpdate).await?;
-    let body: NameBody = body.json().await?;
-    let name = org_name(&body.name)?;
+    let body: PatchBody = body.json().await?;
+    let name = body.name.as_deref().map(org_name).transpose()?;
+    if name.is_none() && body.require_mfa.is_none() {
+        return Err(
+            ApiError::validation_failed("Nothing to change.").with_errors(vec![FieldError::new(
+                "name",
+                "give `name` or `require_mfa`",
+            )]),
+        );
+    }
+    if body.require_mfa.is_some() {
+        // Who may weaken (or strengthen) the organization's sign-in rule proves it is them.
+        auth::require_recent_factor(cx, &access).await?;
+    }
     let db = db::database(&cx.env)?;
     let now = platform::rfc3339(platform::now());
-    let events = [admin::event(&access, "org.renamed")
-        .target("org", &access.org_id)
-        .details(json!({"name": name}))];
-    admin::commit(cx, &db, &events, || {
-        Ok(vec![sql!(
-            db,
+    let mut events = Vec::new();
+    let mut stmts = Vec::new();
+    if let Some(name) = &name {
+        events.push(
+            admin::event(&access, "org.renamed")
+                .target("org", &access.org_id)
+                .details(json!({"name": name})),
+        );
+        stmts.push((
             "UPDATE organizations SET name = ?2, updated_at = ?3 WHERE id = ?1",
-            &access.org_id,
-            &name,
-            &now
-        )?])
-    })
-    .await?;
+            db::V::from(name.as_str()),
+        ));
+    }
+    if let Some(required) = body.require_mfa {
+        events.push(
+            admin::event(&access, "org.mfa_requirement_changed")
+                .target("org", &access.org_id)
+                .details(json!({"require_mfa": required})),
+        );
+        stmts.push((
+            "UPDATE organizations SET require_mfa = ?2, updated_at = ?3 WHERE id = ?1",
+            db::V::from(required),
+        ));
+    }
+    if !stmts.is_empty() {
+        admin::commit(cx, &db, &events, || {
+            stmts
+                .iter()
+                .map(|(q, v)| {
+                    db::prepare(
+                        &db,
+                        q,
+                        vec![
+                            db::V::from(access.org_id.as_str()).0,
+                            v.0.clone(),
+                            db::V::from(now.as_str()).0,
+                        ],
+                    )
+                })
+                .collect()
+        })
+        .await?;
+    }
     http::json(200, &load(cx, &access).await?.public(access.role))
 }
 
 pub async fn delete(cx: &Ctx) -> ApiResult {
-    let access = admin::enter(cx, Action::OrgDelete).await?;
+    let access = admin::enter_sensitive(cx, Action::OrgDelete).await?;
     let db = db::database(&cx.env)?;
     let events = [admin::event(&access, "org.deleted").target("org", &access.org_id)];
     // Memberships, keys, invitations, jobs and file rows go with it (ON DELETE CASCADE); the
@@ -180,175 +232,6 @@ pub async fn delete(cx: &Ctx) -> ApiResult {
         crate::realtime::Whose::Everyone,
         edge_core::rooms::CLOSE_MEMBERSHIP_REMOVED,
         "organization deleted",
-    )
-    .await;
-    Ok(http::empty(204))
-}
-
-#[derive(Debug, Serialize, Deserialize)]
-struct MemberRow {
-    user_id: String,
-    email: String,
-    name: String,
-    role: String,
-    joined_at: String,
-}
-
-impl MemberRow {
-    fn public(&self) -> Value {
-        json!({"user_id": self.user_id, "email": self.email, "name": self.name, "role": self.role, "joined_at": self.joined_at})
-    }
-}
-
-const MEMBER_SELECT: &str = "SELECT m.user_id, u.email, u.name, m.role, m.created_at AS joined_at \
-     FROM memberships m JOIN users u ON u.id = m.user_id";
-
-pub async fn members(cx: &Ctx) -> ApiResult {
-    let access = admin::enter(cx, Action::MembersRead).await?;
-    let page = Page::from_query(cx, "members", &access.org_id)?;
-    let (k, i) = page.after_key();
-    let db = db::database(&cx.env)?;
-    let rows: Vec<MemberRow> = db::all(sql!(
-        db,
-        &format!(
-            "{MEMBER_SELECT} WHERE m.org_id = ?1 AND (m.created_at < ?2 OR (m.created_at = ?2 AND m.user_id < ?3)) \
-             ORDER BY m.created_at DESC, m.user_id DESC LIMIT ?4"
-        ),
-        &access.org_id,
-        k,
-        i,
-        (page.limit + 1) as u32
-    ))
-    .await?;
-    page.respond(
-        cx,
-        rows,
-        |m| (m.joined_at.clone(), m.user_id.clone()),
-        MemberRow::public,
-    )
-}
-
-async fn member(cx: &Ctx, org_id: &str, user_id: &str) -> Result<MemberRow, ApiError> {
-    let not_found = || ApiError::not_found("No such member.");
-    if !ids::is_id(IdKind::User, user_id) {
-        return Err(not_found());
-    }
-    let db = db::database(&cx.env)?;
-    db::first(sql!(
-        db,
-        &format!("{MEMBER_SELECT} WHERE m.org_id = ?1 AND m.user_id = ?2"),
-        org_id,
-        user_id
-    ))
-    .await?
-    .ok_or_else(not_found)
-}
-
-fn last_owner() -> ApiError {
-    ApiError::conflict(
-        "An organization must keep at least one owner; make someone else owner first.",
-    )
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RoleBody {
-    role: String,
-}
-
-pub async fn member_patch(mut body: Body, cx: &Ctx) -> ApiResult {
-    let access = admin::enter(cx, Action::MembersRead).await?;
-    let target = member(cx, &access.org_id, cx.param("user")).await?;
-    let body: RoleBody = body.json().await?;
-    let to = Role::parse(&body.role).ok_or_else(|| {
-        ApiError::validation_failed("Unknown role.").with_errors(vec![FieldError::new(
-            "role",
-            "must be owner, admin, member or viewer",
-        )])
-    })?;
-    let from = Role::parse(&target.role).unwrap_or(Role::Viewer);
-    let is_self = access.user_id() == Some(target.user_id.as_str());
-    access.require(Action::MemberChangeRole { from, to, is_self })?;
-    if from != to {
-        let db = db::database(&cx.env)?;
-        let events = [admin::event(&access, "member.role_changed")
-            .target("user", &target.user_id)
-            .details(json!({"from": from.as_str(), "to": to.as_str()}))
-            .only_if(member_writes::CHANGED_ONE, vec![])];
-        let results = admin::commit(cx, &db, &events, || {
-            Ok(vec![member_writes::change_role(
-                &db,
-                &access,
-                &target.user_id,
-                from,
-                to,
-            )?])
-        })
-        .await?;
-        if results.first().map(db::changes) != Some(1) {
-            return Err(
-                member_writes::refusal(&db, &access, &target.user_id, from, last_owner()).await,
-            );
-        }
-        // Open sockets carry the old rights (a demoted member could still send): close them,
-        // so a reconnect gets the new ones.
-        crate::realtime::close_sockets(
-            &cx.env,
-            &access.org_id,
-            crate::realtime::Whose::User(&target.user_id),
-            edge_core::rooms::CLOSE_ROLE_CHANGED,
-            "role changed",
-        )
-        .await;
-    }
-    http::json(
-        200,
-        &member(cx, &access.org_id, &target.user_id).await?.public(),
-    )
-}
-
-pub async fn member_delete(cx: &Ctx) -> ApiResult {
-    let access = auth::org_access(cx, cx.param("org")).await?;
-    let target = member(cx, &access.org_id, cx.param("user")).await?;
-    let is_self = access.user_id() == Some(target.user_id.as_str());
-    let role = Role::parse(&target.role).unwrap_or(Role::Viewer);
-    access.require(Action::MemberRemove {
-        target: role,
-        is_self,
-    })?;
-    let db = db::database(&cx.env)?;
-    let events = [Event::new(
-        &access.org_id,
-        if is_self {
-            "member.left"
-        } else {
-            "member.removed"
-        },
-        access.actor(),
-    )
-    .target("user", &target.user_id)
-    .details(json!({"role": target.role}))
-    .only_if(member_writes::CHANGED_ONE, vec![])];
-    let results = admin::commit(cx, &db, &events, || {
-        Ok(vec![member_writes::remove(
-            &db,
-            &access,
-            &target.user_id,
-            role,
-        )?])
-    })
-    .await?;
-    if results.first().map(db::changes) != Some(1) {
-        return Err(
-            member_writes::refusal(&db, &access, &target.user_id, role, last_owner()).await,
-        );
-    }
-    crate::realtime::close_sockets(
-        &cx.env,
-        &access.org_id,
-        crate::realtime::Whose::User(&target.user_id),
-        edge_core::rooms::CLOSE_MEMBERSHIP_REMOVED,
-        "membership removed",
     )
     .await;
     Ok(http::empty(204))

@@ -61,6 +61,7 @@ pub async fn ticket(cx: &Ctx) -> ApiResult {
     let Credential::User {
         user_id,
         session_id,
+        authn,
     } = &access.credential
     else {
         return Err(ApiError::forbidden(
@@ -74,6 +75,7 @@ pub async fn ticket(cx: &Ctx) -> ApiResult {
         room: room.as_str().to_owned(),
         user: user_id.clone(),
         session: session_id.clone(),
+        authn: authn.clone(),
         exp,
     };
     let ticket = sealed::seal(
@@ -112,6 +114,7 @@ async fn connecting(cx: &Ctx) -> Result<(OrgAccess, Option<Ticket>), ApiError> {
     let credential = Credential::User {
         user_id: t.user.clone(),
         session_id: t.session.clone(),
+        authn: t.authn.clone(),
     };
     let access = auth::org_access_as(cx, credential, org).await?;
     Ok((access, Some(t)))
@@ -151,6 +154,7 @@ pub async fn connect(cx: &Ctx) -> ApiResult {
         Credential::User {
             user_id,
             session_id,
+            ..
         } => (user_id.clone(), Some(session_id.clone())),
         Credential::ApiKey(k) => (k.id.clone(), None),
     };

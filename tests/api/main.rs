@@ -16,6 +16,7 @@ mod generations;
 mod identity;
 mod jobs;
 mod limits;
+mod mfa;
 mod rooms;
 mod support;
 mod webhooks;
@@ -32,6 +33,7 @@ fn all_trials() -> Vec<Trial> {
         identity::trials(),
         jobs::trials(),
         limits::trials(),
+        mfa::trials(),
         rooms::trials(),
         webhooks::trials(),
     ]

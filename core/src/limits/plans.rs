@@ -69,6 +69,7 @@ struct Overrides {
     pro: Option<PlanOverride>,
     enterprise: Option<PlanOverride>,
     auth_per_minute: Option<u32>,
+    mfa_attempts_per_5_minutes: Option<u32>,
 }
 
 /// Every limit of the product, from one typed configuration.
@@ -79,6 +80,9 @@ pub struct Limits {
     pub enterprise: PlanLimits,
     /// Attempts per minute at signup, login and password reset, per IP and per account.
     pub auth_per_minute: u32,
+    /// Second-factor attempts per user per 5 minutes, all routes together (a lockout
+    /// policy: 10 keeps guessing a 6-digit code hopeless).
+    pub mfa_attempts: u32,
 }
 
 const MIB: u64 = 1024 * 1024;
@@ -121,13 +125,15 @@ impl Default for Limits {
                 ai_generations_per_minute: 600,
             },
             auth_per_minute: 5,
+            mfa_attempts: crate::mfa::ATTEMPTS,
         }
     }
 }
 
 impl Limits {
     /// The defaults with the overrides of `json` (`PLAN_LIMITS`, e.g.
-    /// `{"free":{"requests_per_minute":5},"auth_per_minute":3}`); empty means none.
+    /// `{"free":{"requests_per_minute":5},"auth_per_minute":3,"mfa_attempts_per_5_minutes":10}`);
+    /// empty means none.
     pub fn with_overrides(json: &str) -> Result<Self, String> {
         let mut limits = Self::default();
         if json.trim().is_empty() {
@@ -159,10 +165,14 @@ impl Limits {
         if let Some(v) = o.auth_per_minute {
             limits.auth_per_minute = v;
         }
+        if let Some(v) = o.mfa_attempts_per_5_minutes {
+            limits.mfa_attempts = v;
+        }
         if [&limits.free, &limits.pro, &limits.enterprise]
             .iter()
             .any(|p| p.requests_per_minute == 0)
             || limits.auth_per_minute == 0
+            || limits.mfa_attempts == 0
         {
             return Err("request limits must be at least 1".into());
         }

@@ -2,6 +2,7 @@
 //! segment. A path that matches no pattern is a 404; one that matches with another method a
 //! 405 that names the allowed methods. Pure: it may not know what a route does.
 
+mod route;
 mod table;
 
 pub use table::{Route, RouteDef, ROUTES};

@@ -1,21 +1,24 @@
 //! `POST /v1/auth/login`: email and password for a session. Unknown emails and wrong passwords
-//! take the same Argon2 work and answer the same 401; failures are audited. It mints sessions
-//! through `crate::auth::sessions` and never refreshes or revokes them.
+//! take the same Argon2 work and answer the same 401; failures are audited. A user with a
+//! second factor gets `mfa_required` and a challenge instead of tokens (`auth::mfa` completes
+//! it). It mints sessions through `crate::auth::sessions` and never refreshes or revokes them.
 
 use crate::audit::{self, Actor, Event};
-use crate::auth::{self, sessions};
+use crate::auth::{self, challenge, sessions};
 use crate::body::Body;
 use crate::ctx::Ctx;
 use crate::db;
 use crate::http::{self, ApiResult};
-use crate::platform;
 use crate::routes::identity::{user_orgs, UserRow};
 use crate::sql;
+use crate::{jobs, platform};
 use edge_core::json::Checks;
+use edge_core::mfa::Authn;
 use edge_core::validate::Email;
 use edge_core::{password, ApiError};
 use serde::Deserialize;
 use serde_json::json;
+use worker::{D1Database, D1PreparedStatement};
 
 fn bad_credentials() -> ApiError {
     ApiError::unauthenticated("Invalid email or password.")
@@ -81,32 +84,100 @@ pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
     } else {
         None
     };
-    let (session, session_stmts) = sessions::mint(cx, &db, &user.id)?;
-    let events: Vec<Event> = user_orgs(&db, &user.id)
-        .await?
-        .iter()
-        .map(|o| {
-            Event::new(&o.id, "auth.login", Actor::user(&user.id))
-                .details(json!({"session_id": session.session_id}))
-        })
-        .collect();
-    audit::write(&db, &origin, &events, || {
-        let mut stmts = session_stmts.clone();
-        if let Some(h) = &rehash {
-            stmts.push(sql!(
+    let rehash_stmt = |db: &D1Database| -> Result<Vec<D1PreparedStatement>, ApiError> {
+        match &rehash {
+            Some(h) => Ok(vec![sql!(
                 db,
                 "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                 &user.id,
                 h
-            )?);
+            )?]),
+            None => Ok(Vec::new()),
         }
+    };
+    if auth::mfa::enrolled(&db, &user.id).await? {
+        // The password was right; the session waits for the second factor.
+        let (token, stmt) = challenge::open(&db, &user.id)?;
+        let mut stmts = rehash_stmt(&db)?;
+        stmts.push(stmt);
+        db::batch(&db, stmts)
+            .await
+            .map_err(|e| http::internal("open MFA challenge", e))?;
+        return Err(mfa_required(token));
+    }
+    let now = platform::now().timestamp();
+    finish(cx, &db, &user, &Authn::password(now), rehash_stmt(&db)?).await
+}
+
+/// 403 `mfa_required`, carrying the challenge `POST /v1/auth/mfa` completes.
+fn mfa_required(token: String) -> ApiError {
+    ApiError::new(
+        403,
+        "mfa_required",
+        "Second factor required",
+        "The password is right; complete the sign-in with POST /v1/auth/mfa, giving `mfa_token` \
+         and a `code` from the authenticator app (or a `recovery_code`).",
+    )
+    .with_extension("mfa_token", json!(token))
+    .with_extension("methods", json!(["totp", "recovery_code"]))
+    .with_extension("expires_in", json!(edge_core::mfa::CHALLENGE_TTL_SECONDS))
+}
+
+/// Completes a sign-in: the session minted (with `extra`, e.g. a rehash, in its batch), the
+/// login audited in each of the user's organizations, a notice to the user when the device
+/// is new to the account, and the token pair with the user.
+pub(super) async fn finish(
+    cx: &Ctx,
+    db: &D1Database,
+    user: &UserRow,
+    authn: &Authn,
+    extra: Vec<D1PreparedStatement>,
+) -> ApiResult {
+    let new_device = is_new_device(cx, db, &user.id).await?;
+    let (session, session_stmts) = sessions::mint(cx, db, &user.id, authn)?;
+    let events: Vec<Event> = user_orgs(db, &user.id)
+        .await?
+        .iter()
+        .map(|o| {
+            Event::new(&o.id, "auth.login", Actor::user(&user.id)).details(
+                json!({"session_id": session.session_id, "method": authn.method(), "amr": authn.amr}),
+            )
+        })
+        .collect();
+    audit::write(db, &auth::audit_origin(cx), &events, || {
+        let mut stmts = session_stmts.clone();
+        stmts.extend(extra.iter().cloned());
         Ok(stmts)
     })
     .await
     .map_err(audit::WriteError::into_api)?;
+    if new_device {
+        let payload = json!({
+            "template": "new_sign_in", "to": user.email, "name": user.name, "user_id": user.id,
+            "session_id": session.session_id, "ip": cx.caller.ip, "user_agent": sessions::user_agent(cx),
+            "at": platform::rfc3339(platform::now()),
+        });
+        let env = cx.env.clone();
+        cx.ctx
+            .wait_until(async move { jobs::send_email(&env, None, payload).await });
+    }
     let mut out = session.body();
     out["user"] = user.public();
     http::json(200, &out)
+}
+
+/// A sign-in from a user agent none of the user's sessions has had (the account's first
+/// session is not "new": there is nothing to compare with).
+async fn is_new_device(cx: &Ctx, db: &D1Database, user_id: &str) -> Result<bool, ApiError> {
+    let row: Option<serde_json::Value> = db::first(sql!(
+        db,
+        "SELECT COUNT(*) AS n, COALESCE(MAX(user_agent IS ?2), 0) AS seen FROM sessions WHERE user_id = ?1",
+        user_id,
+        sessions::user_agent(cx).as_deref()
+    ))
+    .await?;
+    let row = row.unwrap_or_default();
+    Ok(row["n"].as_i64().unwrap_or(0) > 0 && row["seen"].as_i64().unwrap_or(0) == 0)
 }
 
 async fn user_id_by_email(

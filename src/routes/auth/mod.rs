@@ -6,6 +6,7 @@
 mod login;
 mod reset;
 mod reset_confirm;
+mod second_factor;
 mod signup;
 mod tokens;
 mod verify;
@@ -13,6 +14,7 @@ mod verify;
 pub(super) use login::login;
 pub(super) use reset::password_reset;
 pub(super) use reset_confirm::confirm as password_reset_confirm;
+pub(super) use second_factor::{complete as mfa_complete, factor, step_up, token_body};
 pub(super) use signup::signup;
 pub(super) use tokens::{jwks, logout, refresh};
 pub(super) use verify::verify_email;

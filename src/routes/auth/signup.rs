@@ -57,7 +57,12 @@ pub async fn signup(mut body: Body, cx: &Ctx) -> ApiResult {
     let user_id = platform::new_id(IdKind::User);
     let org_id = platform::new_id(IdKind::Org);
     let now = platform::rfc3339(platform::now());
-    let (session, session_stmts) = sessions::mint(cx, &db, &user_id)?;
+    let (session, session_stmts) = sessions::mint(
+        cx,
+        &db,
+        &user_id,
+        &edge_core::mfa::Authn::password(platform::now().timestamp()),
+    )?;
     let events = [
         Event::new(&org_id, "org.created", Actor::user(&user_id)).target("org", &org_id),
         Event::new(&org_id, "user.signed_up", Actor::user(&user_id)).target("user", &user_id),

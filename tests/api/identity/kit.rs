@@ -164,6 +164,28 @@ pub async fn send(req: RequestBuilder) -> Reply {
     r
 }
 
+/// Like [`send`] for `POST /v1/me/mfa/totp`: the one response allowed to show a TOTP secret
+/// (in `secret` and inside `otpauth_uri`, once). From then on the secret may appear nowhere.
+pub async fn send_totp_enroll(req: RequestBuilder) -> Reply {
+    let r = req.reply().await;
+    let mut body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+    let secret = body["secret"].as_str().map(str::to_owned);
+    if let Some(map) = body.as_object_mut() {
+        map.remove("secret");
+        map.remove("otpauth_uri");
+    }
+    let rest = Reply {
+        status: r.status,
+        headers: r.headers.clone(),
+        body: serde_json::to_vec(&body).unwrap_or_default().into(),
+    };
+    check_no_secrets(&rest, None);
+    if let Some(secret) = secret {
+        never().insert(secret);
+    }
+    r
+}
+
 /// Like [`send`] for `POST …/api-keys`: the one response allowed to show a key (in `key`,
 /// once). From then on neither the key nor its hash may appear anywhere.
 pub async fn send_key_create(req: RequestBuilder) -> Reply {
