@@ -169,6 +169,15 @@ pub fn optional_integer<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Optio
     }
 }
 
+/// `#[serde(default, deserialize_with = "present")]` for an optional member that may be left
+/// out but not sent as `null` (the schema gives it one type): absent is `None`, a value is
+/// `Some`, `null` is an error.
+pub fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    de: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(de).map(Some)
+}
+
 /// Collects field errors of a typed request, then yields one `validation_failed`.
 #[derive(Debug, Default)]
 pub struct Checks(Vec<FieldError>);
@@ -212,6 +221,24 @@ impl Checks {
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Patch {
+        #[serde(default, deserialize_with = "present")]
+        flag: Option<bool>,
+    }
+
+    #[test]
+    fn present_members_may_be_absent_but_not_null() {
+        assert_eq!(decode::<Patch>(b"{}").map(|p| p.flag), Ok(None));
+        assert_eq!(
+            decode::<Patch>(br#"{"flag":true}"#).map(|p| p.flag),
+            Ok(Some(true))
+        );
+        let e = decode::<Patch>(br#"{"flag":null}"#).expect_err("null refused");
+        assert_eq!(e.status, 400, "{e:?}");
+    }
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]

@@ -205,9 +205,20 @@ pub async fn confirm(mut body: Body, cx: &Ctx) -> ApiResult {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FactorBody {
-    password: Option<String>,
+struct DisableBody {
+    password: String,
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     code: Option<String>,
+    #[serde(default, deserialize_with = "edge_core::json::present")]
+    recovery_code: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FactorBody {
+    #[serde(default, deserialize_with = "edge_core::json::present")]
+    code: Option<String>,
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     recovery_code: Option<String>,
 }
 
@@ -216,13 +227,12 @@ async fn prove(
     cx: &Ctx,
     db: &D1Database,
     me: &SignedIn,
+    password: Option<&str>,
     body: &FactorBody,
-    with_password: bool,
 ) -> Result<(), ApiError> {
     let factor = factor(body.code.as_deref(), body.recovery_code.as_deref())?;
-    if with_password {
+    if let Some(given) = password {
         let user = user_row(db, &me.user_id).await?;
-        let given = body.password.as_deref().unwrap_or_default();
         if !password::verify(given, &user.password_hash) {
             auth::mfa::count_attempt(cx, &me.user_id).await?;
             return Err(wrong_password());
@@ -234,9 +244,13 @@ async fn prove(
 /// `POST /v1/me/mfa/totp/disable`: the factor and its recovery codes removed.
 pub async fn disable(mut body: Body, cx: &Ctx) -> ApiResult {
     let me = auth::signed_in(cx).await?;
-    let body: FactorBody = body.json().await?;
+    let body: DisableBody = body.json().await?;
     let db = db::database(&cx.env)?;
-    prove(cx, &db, &me, &body, true).await?;
+    let factor = FactorBody {
+        code: body.code,
+        recovery_code: body.recovery_code,
+    };
+    prove(cx, &db, &me, Some(&body.password), &factor).await?;
     let events = events(&db, &me, "auth.mfa_disabled", json!({"factor": "totp"})).await?;
     let stmts = vec![
         sql!(
@@ -259,7 +273,7 @@ pub async fn regenerate(mut body: Body, cx: &Ctx) -> ApiResult {
     let me = auth::signed_in(cx).await?;
     let body: FactorBody = body.json().await?;
     let db = db::database(&cx.env)?;
-    prove(cx, &db, &me, &body, false).await?;
+    prove(cx, &db, &me, None, &body).await?;
     let (codes, stmts) = factors::new_recovery_codes(&db, &me.user_id, None)?;
     let events = events(&db, &me, "auth.recovery_codes_regenerated", json!({})).await?;
     commit(cx, &db, &events, stmts).await?;

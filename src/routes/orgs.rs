@@ -50,9 +50,11 @@ struct NameBody {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PatchBody {
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     name: Option<String>,
     /// Members must use a second factor (sessions without one get `step_up_required` or
     /// `mfa_enrollment_required` on the organization's routes).
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     require_mfa: Option<bool>,
 }
 

@@ -17,6 +17,7 @@ WELL_FORMED = re.compile(r"^[!-~]{1,255}$")
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    keep_the_run_user_admitted(case)
     state_the_generator_cannot_make(case)
     headers = case.headers
     if not headers:
@@ -26,6 +27,18 @@ def before_call(context, case, kwargs):
             value = headers[name]
             if isinstance(value, str) and WELL_FORMED.match(value):
                 headers[name] = "conformance-" + uuid.uuid4().hex
+
+
+def keep_the_run_user_admitted(case):
+    """`require_mfa: true` on the seeded organization would hold the run's own user (who has no
+    second factor) with 403 `mfa_enrollment_required` on every later request to it: whatever
+    phase generated it, it is sent as `false` (still a boolean, so a negative case stays
+    negative for its other reason). The black-box suite turns the requirement on and off."""
+    path = case.path_parameters or {}
+    if case.operation.method.upper() == "PATCH" and case.operation.path == "/v1/orgs/{org}" \
+            and path.get("org") == os.environ.get("CONFORMANCE_ORG") \
+            and isinstance(case.body, dict) and case.body.get("require_mfa") is True:
+        case.body["require_mfa"] = False
 
 
 def is_positive(case):

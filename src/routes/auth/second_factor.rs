@@ -23,7 +23,9 @@ use serde_json::json;
 #[serde(deny_unknown_fields)]
 struct CompleteBody {
     mfa_token: String,
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     code: Option<String>,
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     recovery_code: Option<String>,
 }
 
@@ -65,7 +67,9 @@ pub async fn complete(mut body: Body, cx: &Ctx) -> ApiResult {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StepUpBody {
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     code: Option<String>,
+    #[serde(default, deserialize_with = "edge_core::json::present")]
     recovery_code: Option<String>,
 }
 
