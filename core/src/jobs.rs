@@ -99,11 +99,12 @@ impl JobSource {
 }
 
 /// The email templates only the edge itself sends (`jobs::send_email` in the glue).
-pub const SYSTEM_EMAIL_TEMPLATES: [&str; 4] = [
+pub const SYSTEM_EMAIL_TEMPLATES: [&str; 5] = [
     "verify_email",
     "password_reset",
     "invitation",
     "new_sign_in",
+    "password_changed",
 ];
 
 /// Whether `template` names one of [`SYSTEM_EMAIL_TEMPLATES`] — compared without case,

@@ -17,6 +17,7 @@ mod member_writes;
 mod members;
 mod mfa;
 mod orgs;
+mod password;
 mod proxy;
 mod rooms;
 mod sessions;
@@ -43,6 +44,7 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::PasswordResetConfirm => auth::password_reset_confirm(body, cx).await,
         Route::MeGet => me::get(cx).await,
         Route::MePatch => me::patch(body, cx).await,
+        Route::PasswordChange => password::change(body, cx).await,
         Route::MfaComplete => auth::mfa_complete(body, cx).await,
         Route::StepUp => auth::step_up(body, cx).await,
         Route::MfaStatus => mfa::status(cx).await,

@@ -1,8 +1,9 @@
 //! The second half of identity: TOTP second factors with recovery codes (codes from PyPI's
 //! `pyotp`), sign-in that stops at `mfa_required`, step-up for sensitive actions and the
-//! organization's `require_mfa`, and sessions a user can list and end.
+//! organization's `require_mfa`, sessions a user can list and end, and password changes.
 
 mod kit;
+mod password;
 mod sessions;
 mod step_up;
 mod totp;
@@ -10,8 +11,13 @@ mod totp;
 use libtest_mimic::Trial;
 
 pub fn trials() -> Vec<Trial> {
-    [totp::trials(), step_up::trials(), sessions::trials()]
-        .into_iter()
-        .flatten()
-        .collect()
+    [
+        totp::trials(),
+        step_up::trials(),
+        sessions::trials(),
+        password::trials(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }

@@ -17,6 +17,7 @@ pub enum Route {
     PasswordResetConfirm,
     MeGet,
     MePatch,
+    PasswordChange,
     MfaComplete,
     StepUp,
     MfaStatus,

@@ -53,6 +53,7 @@ pub const ROUTES: &[RouteDef] = &[
     def("POST", "/v1/auth/step-up", Route::StepUp),
     def("GET", "/v1/me", Route::MeGet),
     def("PATCH", "/v1/me", Route::MePatch),
+    def("POST", "/v1/me/password", Route::PasswordChange),
     def("GET", "/v1/me/mfa", Route::MfaStatus),
     def("POST", "/v1/me/mfa/totp", Route::MfaTotpEnroll),
     def("POST", "/v1/me/mfa/totp/confirm", Route::MfaTotpConfirm),

@@ -40,8 +40,9 @@ fn marked() -> BTreeSet<String> {
     out
 }
 
-/// One call of each sensitive operation on `org`, against `member`.
-async fn sensitive(by: &Caller, org: &str, member: &str) -> Vec<(String, Reply)> {
+/// One call of each sensitive operation on `org`, against `member`; last, the caller's own
+/// password change (`password` is theirs).
+async fn sensitive(by: &Caller, org: &str, member: &str, password: &str) -> Vec<(String, Reply)> {
     let members = format!("/v1/orgs/{org}/members/{member}");
     vec![
         (
@@ -65,6 +66,14 @@ async fn sensitive(by: &Caller, org: &str, member: &str) -> Vec<(String, Reply)>
             "DELETE /v1/orgs/{org}".into(),
             by.delete(&format!("/v1/orgs/{org}")).await,
         ),
+        (
+            "POST /v1/me/password".into(),
+            by.post(
+                "/v1/me/password",
+                &json!({"current_password": password, "new_password": "a new password 123"}),
+            )
+            .await,
+        ),
     ]
 }
 
@@ -76,7 +85,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
     let member = join(s, &owner, &org, "member").await;
     // The signup session signed in with the password only.
     let stale = Caller::bearer(api, &e.password_only);
-    let answers = sensitive(&stale, &org, &member.id).await;
+    let answers = sensitive(&stale, &org, &member.id, &e.account.password).await;
     let called: BTreeSet<String> = answers.iter().map(|(n, _)| n.clone()).collect();
     assert_eq!(
         called,
@@ -111,11 +120,16 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
         claims(&e.password_only)["sid"],
         "no new session"
     );
-    let statuses: Vec<(String, u16)> = sensitive(&Caller::bearer(api, &fresh), &org, &member.id)
-        .await
-        .into_iter()
-        .map(|(n, r)| (n, r.status))
-        .collect();
+    let statuses: Vec<(String, u16)> = sensitive(
+        &Caller::bearer(api, &fresh),
+        &org,
+        &member.id,
+        &e.account.password,
+    )
+    .await
+    .into_iter()
+    .map(|(n, r)| (n, r.status))
+    .collect();
     assert_eq!(
         statuses,
         [
@@ -123,18 +137,19 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
             ("PATCH /v1/orgs/{org}/members/{user}".to_owned(), 200),
             ("DELETE /v1/orgs/{org}/members/{user}".to_owned(), 204),
             ("DELETE /v1/orgs/{org}".to_owned(), 204),
+            ("POST /v1/me/password".to_owned(), 204),
         ]
     );
     // A user without a factor is not held, and a member may always leave.
     let plain = super::kit::signup(api).await;
     let plain_org = plain.org_id.clone();
     let other = join(s, &plain.on(api), &plain_org, "member").await;
-    let statuses: Vec<u16> = sensitive(&plain.on(api), &plain_org, &other.id)
+    let statuses: Vec<u16> = sensitive(&plain.on(api), &plain_org, &other.id, &plain.password)
         .await
         .iter()
         .map(|(_, r)| r.status)
         .collect();
-    assert_eq!(statuses, [201, 200, 204, 204]);
+    assert_eq!(statuses, [201, 200, 204, 204, 204]);
 }
 
 async fn a_stale_second_factor_is_not_enough(s: &Suite) {
