@@ -384,10 +384,21 @@ async fn org_lifecycle(s: &Suite) {
     let got = got.json();
     assert_eq!(
         keys(&got),
-        ["created_at", "id", "name", "plan", "require_mfa", "role", "updated_at"]
+        [
+            "created_at",
+            "id",
+            "name",
+            "plan",
+            "require_mfa",
+            "role",
+            "updated_at"
+        ]
     );
     assert_eq!(got["name"], name.as_str());
-    assert_eq!(got["require_mfa"], false, "a new organization requires no second factor");
+    assert_eq!(
+        got["require_mfa"], false,
+        "a new organization requires no second factor"
+    );
     assert_time(&got["updated_at"], "updated_at");
 
     let listed = list_all(&by, "/v1/orgs", 100).await;
