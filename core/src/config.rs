@@ -93,6 +93,9 @@ pub struct Config {
     pub ai: crate::generations::Settings,
     /// `AI_API_KEY`: sent as `Authorization: Bearer` to the model provider when set.
     pub ai_api_key: Option<Secret>,
+    /// `PWNED_PASSWORDS_URL`: the breached-password range API (Have I Been Pwned's shape,
+    /// e.g. `https://api.pwnedpasswords.com/range/`); unset, no check is made.
+    pub pwned_passwords_url: Option<String>,
 }
 
 impl Config {
@@ -213,6 +216,17 @@ impl Config {
             ai_api_key: get("AI_API_KEY")
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| Secret::new(v.trim().to_owned())),
+            pwned_passwords_url: match get("PWNED_PASSWORDS_URL").filter(|v| !v.trim().is_empty()) {
+                None => None,
+                Some(v) => {
+                    let v = v.trim().to_owned();
+                    crate::outbound::parse(&v).map_err(|problem| ConfigError {
+                        variable: "PWNED_PASSWORDS_URL",
+                        problem,
+                    })?;
+                    Some(v)
+                }
+            },
         })
     }
 }

@@ -26,6 +26,7 @@ pub mod password;
 pub mod policy;
 pub mod problem;
 pub mod purge;
+pub mod pwned;
 pub mod request_id;
 pub mod rooms;
 pub mod router;

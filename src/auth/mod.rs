@@ -7,6 +7,7 @@ pub mod challenge;
 pub mod keyring;
 pub mod mfa;
 mod org;
+pub mod pwned;
 pub mod sessions;
 
 use crate::ctx::Ctx;

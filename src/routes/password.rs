@@ -43,6 +43,7 @@ pub async fn change(mut body: Body, cx: &Ctx) -> ApiResult {
     let enrolled = auth::mfa::enrolled(&db, &me.user_id).await?;
     edge_core::mfa::sensitive(enrolled, &me.authn, platform::now().timestamp())
         .map_err(edge_core::mfa::Hold::problem)?;
+    auth::pwned::refuse_breached(cx, "new_password", &body.new_password).await?;
     let new_hash = password::hash(&body.new_password, platform::random())
         .map_err(|e| http::internal("hash password", e))?;
     let others: Vec<serde_json::Value> = db::all(sql!(

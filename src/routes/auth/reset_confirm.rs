@@ -63,6 +63,7 @@ pub async fn confirm(mut body: Body, cx: &Ctx) -> ApiResult {
     let hash = tokens::secret_hash(&body.token);
     let new_hash = password::hash(&body.new_password, platform::random())
         .map_err(|e| http::internal("hash password", e))?;
+    let mut breach_checked = false;
     for _ in 0..ATTEMPTS {
         let now = platform::now();
         let row: Option<ResetRow> = db::first(sql!(
@@ -74,6 +75,11 @@ pub async fn confirm(mut body: Body, cx: &Ctx) -> ApiResult {
         let row = row
             .filter(|r| r.used_at.is_none() && r.expires_at >= now.timestamp())
             .ok_or_else(|| invalid_token("password reset"))?;
+        if !breach_checked {
+            // Only for a live token: a made-up one causes no outbound request.
+            auth::pwned::refuse_breached(cx, "new_password", &body.new_password).await?;
+            breach_checked = true;
+        }
         let outstanding: Option<Count> =
             db::first(sql!(db, OUTSTANDING, &row.user_id, now.timestamp())).await?;
         let spent = outstanding.map_or(1, |c| c.n);

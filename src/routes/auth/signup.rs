@@ -51,6 +51,7 @@ pub async fn signup(mut body: Body, cx: &Ctx) -> ApiResult {
     };
 
     auth::limit_attempt(cx, Some(email.as_str())).await?;
+    auth::pwned::refuse_breached(cx, "password", &body.password).await?;
     let hash = password::hash(&body.password, platform::random())
         .map_err(|e| http::internal("hash password", e))?;
     let db = db::database(&cx.env)?;
