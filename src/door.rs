@@ -2,7 +2,7 @@
 //! [`Caller`] (credential as presented, client address, origin) and the [`Head`]
 //! (method as sent, path, query, headers). Nothing here decides anything; it only reads.
 
-use edge_core::caller::presented;
+use edge_core::caller::presented_with_cookie;
 pub use edge_core::caller::Presented;
 use worker::{Headers, Request};
 
@@ -19,7 +19,10 @@ impl Caller {
     pub fn read(headers: &Headers) -> Self {
         let get = |name: &str| headers.get(name).ok().flatten();
         Caller {
-            credential: presented(get("Authorization").as_deref()),
+            credential: presented_with_cookie(
+                get("Authorization").as_deref(),
+                get("Cookie").as_deref(),
+            ),
             ip: get("CF-Connecting-IP"),
             origin: get("Origin"),
         }

@@ -13,6 +13,18 @@ pub enum Presented {
     Bearer(String),
     /// Some other scheme, an empty value, or one too long.
     Malformed,
+    /// No `Authorization` header, and the browser session cookie (`cookies::SESSION_COOKIE`)
+    /// of the right shape. A bearer always wins over a cookie.
+    Cookie(String),
+}
+
+/// The credential of a request with these `Authorization` and `Cookie` headers.
+pub fn presented_with_cookie(authorization: Option<&str>, cookie: Option<&str>) -> Presented {
+    match presented(authorization) {
+        Presented::Nothing => crate::cookies::session_cookie(cookie)
+            .map_or(Presented::Nothing, |c| Presented::Cookie(c.to_owned())),
+        other => other,
+    }
 }
 
 pub fn presented(header: Option<&str>) -> Presented {
@@ -49,5 +61,24 @@ mod tests {
         assert_eq!(presented(Some("Bearer")), Presented::Malformed);
         let long = format!("Bearer {}", "a".repeat(MAX_BEARER + 1));
         assert_eq!(presented(Some(&long)), Presented::Malformed);
+    }
+
+    #[test]
+    fn a_bearer_wins_over_the_cookie() {
+        let c = crate::tokens::new_secret(crate::tokens::SecretKind::SessionCookie, [1; 32]);
+        let jar = format!("{}={c}", crate::cookies::SESSION_COOKIE);
+        assert_eq!(
+            presented_with_cookie(None, Some(&jar)),
+            Presented::Cookie(c.clone())
+        );
+        assert_eq!(
+            presented_with_cookie(Some("Bearer abc"), Some(&jar)),
+            Presented::Bearer("abc".into())
+        );
+        assert_eq!(
+            presented_with_cookie(Some("Basic x"), Some(&jar)),
+            Presented::Malformed
+        );
+        assert_eq!(presented_with_cookie(None, Some("a=b")), Presented::Nothing);
     }
 }

@@ -4,7 +4,8 @@
 pub const ALLOW_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
 /// Request headers a browser may send cross-origin.
 pub const ALLOW_HEADERS: &str =
-    "authorization, content-type, idempotency-key, if-match, if-none-match, range, x-request-id";
+    "authorization, content-type, idempotency-key, if-match, if-none-match, range, x-csrf-token, \
+     x-request-id";
 /// Response headers a browser script may read.
 pub const EXPOSE_HEADERS: &str = "x-request-id, etag, location, retry-after, ratelimit, \
      ratelimit-policy, x-ratelimit-limit, x-ratelimit-remaining, x-ratelimit-reset, \
@@ -38,6 +39,8 @@ impl CorsPolicy {
         match origin {
             Some(o) if self.allows(o) => vec![
                 ("Access-Control-Allow-Origin", o.to_owned()),
+                // Listed origins may send the session cookie (`credentials: "include"`).
+                ("Access-Control-Allow-Credentials", "true".to_owned()),
                 ("Access-Control-Expose-Headers", EXPOSE_HEADERS.to_owned()),
             ],
             _ => Vec::new(),
@@ -50,6 +53,7 @@ impl CorsPolicy {
         match origin {
             Some(o) if self.allows(o) => vec![
                 ("Access-Control-Allow-Origin", o.to_owned()),
+                ("Access-Control-Allow-Credentials", "true".to_owned()),
                 ("Access-Control-Allow-Methods", ALLOW_METHODS.to_owned()),
                 ("Access-Control-Allow-Headers", ALLOW_HEADERS.to_owned()),
                 ("Access-Control-Max-Age", MAX_AGE.to_owned()),
@@ -80,7 +84,7 @@ mod tests {
         assert!(p.response_headers(Some("https://b.example")).is_empty());
         assert!(p.response_headers(None).is_empty());
         assert!(p.preflight_headers(Some("https://b.example")).is_empty());
-        assert_eq!(p.preflight_headers(Some("https://a.example")).len(), 4);
+        assert_eq!(p.preflight_headers(Some("https://a.example")).len(), 5);
     }
 
     #[test]

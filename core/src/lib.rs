@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod caller;
 pub mod config;
+pub mod cookies;
 pub mod cors;
 pub mod documents;
 pub mod drain;

@@ -215,7 +215,7 @@ mod tests {
     }
 
     /// Every code an `ApiError` constructor of `problem.rs` can carry, plus the ad-hoc ones.
-    const PROBLEM_CODES: [&str; 26] = [
+    const PROBLEM_CODES: [&str; 27] = [
         "validation_failed",
         "malformed_json",
         "bad_request",
@@ -242,6 +242,7 @@ mod tests {
         "mfa_not_enrolled",
         "step_up_required",
         "mfa_enrollment_required",
+        "csrf_failed",
     ];
 
     #[test]

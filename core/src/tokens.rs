@@ -246,6 +246,8 @@ pub enum SecretKind {
     PasswordReset,
     /// A login awaiting its second factor.
     MfaChallenge,
+    /// A browser session's cookie (an opaque reference to the session row).
+    SessionCookie,
 }
 
 impl SecretKind {
@@ -255,6 +257,7 @@ impl SecretKind {
             SecretKind::ApiKey => "sk_",
             SecretKind::PasswordReset => "pr_",
             SecretKind::MfaChallenge => "mc_",
+            SecretKind::SessionCookie => "sc_",
         }
     }
 }

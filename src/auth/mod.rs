@@ -1,9 +1,11 @@
-//! Authentication: who is calling (`Bearer` access JWT or API key) and, for organization
+//! Authentication: who is calling (`Bearer` access JWT, API key, or a browser's session
+//! cookie, see [`cookie`]) and, for organization
 //! routes, in what role. Every authenticated request makes exactly one D1 read: the session's
 //! revocation state comes joined with the membership that authorization needs anyway, so
 //! logout and password reset take effect at once at no extra round trip.
 
 pub mod challenge;
+pub mod cookie;
 pub mod keyring;
 pub mod mfa;
 mod org;
@@ -120,6 +122,9 @@ pub fn has_verified_token(caller: &Caller, config: &edge_core::config::Config) -
 /// Verifies the bearer credential's own validity (signature and claims, or the key's hash,
 /// expiry and revocation). Session revocation is checked by [`org_access`] / [`user`].
 pub async fn credential(cx: &Ctx) -> Result<Credential, ApiError> {
+    if let Some(c) = cookie::presented(cx) {
+        return cookie::credential(cx, c).await;
+    }
     let token = bearer(&cx.caller)?;
     if token.starts_with(SecretKind::ApiKey.prefix()) {
         return api_key(token, cx).await.map(Credential::ApiKey);

@@ -52,23 +52,10 @@ pub fn mint(
     let session_id = platform::new_id(IdKind::Session);
     let refresh_token = tokens::new_secret(SecretKind::Refresh, platform::random());
     let now = platform::now();
-    let now_s = now.timestamp();
     let created = platform::rfc3339(now);
-    let expires = now_s + REFRESH_TTL_SECONDS;
+    let expires = now.timestamp() + REFRESH_TTL_SECONDS;
     let stmts = vec![
-        sql!(
-            db,
-            "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent, amr, auth_time, last_used_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3)",
-            &session_id,
-            user_id,
-            &created,
-            expires,
-            cx.caller.ip.as_deref(),
-            user_agent(cx).as_deref(),
-            authn.stored_amr(),
-            authn.auth_time
-        )?,
+        insert(cx, db, &session_id, user_id, authn, None)?,
         sql!(
             db,
             "INSERT INTO refresh_tokens (hash, session_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4)",
@@ -87,6 +74,77 @@ pub fn mint(
         },
         stmts,
     ))
+}
+
+/// A new browser session: referenced by its cookie, no refresh token.
+pub struct CookieSession {
+    pub session_id: String,
+    pub cookie: String,
+    pub expires_at: i64,
+}
+
+impl CookieSession {
+    /// The session part of a cookie-mode sign-in's body (the cookie itself goes in
+    /// `Set-Cookie`, never in the body).
+    pub fn body(&self, cx: &Ctx) -> Value {
+        json!({
+            "session_id": self.session_id,
+            "expires_at": self.expires_at,
+            "csrf_token": edge_core::cookies::csrf_token(cx.config.url_signing_secret.as_bytes(), &self.cookie),
+        })
+    }
+
+    pub fn set_cookie(&self) -> String {
+        edge_core::cookies::set_cookie(&self.cookie, REFRESH_TTL_SECONDS)
+    }
+}
+
+/// [`mint`] for a browser: the session is referenced by an opaque cookie and lives
+/// `REFRESH_TTL_SECONDS` from sign-in.
+pub fn mint_cookie(
+    cx: &Ctx,
+    db: &D1Database,
+    user_id: &str,
+    authn: &Authn,
+) -> Result<(CookieSession, Vec<D1PreparedStatement>), ApiError> {
+    let session_id = platform::new_id(IdKind::Session);
+    let cookie = tokens::new_secret(SecretKind::SessionCookie, platform::random());
+    let hash = tokens::secret_hash(&cookie);
+    let stmt = insert(cx, db, &session_id, user_id, authn, Some(&hash))?;
+    let expires_at = platform::now().timestamp() + REFRESH_TTL_SECONDS;
+    Ok((
+        CookieSession {
+            session_id,
+            cookie,
+            expires_at,
+        },
+        vec![stmt],
+    ))
+}
+
+fn insert(
+    cx: &Ctx,
+    db: &D1Database,
+    session_id: &str,
+    user_id: &str,
+    authn: &Authn,
+    cookie_hash: Option<&str>,
+) -> Result<D1PreparedStatement, ApiError> {
+    let now = platform::now();
+    sql!(
+        db,
+        "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent, amr, auth_time, last_used_at, cookie_hash) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?3, ?9)",
+        session_id,
+        user_id,
+        platform::rfc3339(now),
+        now.timestamp() + REFRESH_TTL_SECONDS,
+        cx.caller.ip.as_deref(),
+        user_agent(cx).as_deref(),
+        authn.stored_amr(),
+        authn.auth_time,
+        cookie_hash
+    )
 }
 
 /// A new access token of the session, carrying how its user authenticated.

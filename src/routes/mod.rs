@@ -39,6 +39,8 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::Login => auth::login(body, cx).await,
         Route::Refresh => auth::refresh(body, cx).await,
         Route::Logout => auth::logout(cx).await,
+        Route::SessionGet => auth::session_get(cx).await,
+        Route::SessionExchange => auth::session_exchange(cx).await,
         Route::VerifyEmail => auth::verify_email(body, cx).await,
         Route::PasswordReset => auth::password_reset(body, cx).await,
         Route::PasswordResetConfirm => auth::password_reset_confirm(body, cx).await,

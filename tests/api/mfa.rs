@@ -1,8 +1,10 @@
 //! The second half of identity: TOTP second factors with recovery codes (codes from PyPI's
 //! `pyotp`), sign-in that stops at `mfa_required`, step-up for sensitive actions and the
-//! organization's `require_mfa`, sessions a user can list and end, password changes, and the breached-password check.
+//! organization's `require_mfa`, sessions a user can list and end, password changes, the breached-password check, and browser cookie sessions with CSRF defence.
 
 mod breached;
+mod cookie_browser;
+mod cookies;
 mod kit;
 mod password;
 mod sessions;
@@ -18,6 +20,8 @@ pub fn trials() -> Vec<Trial> {
         sessions::trials(),
         password::trials(),
         breached::trials(),
+        cookies::trials(),
+        cookie_browser::trials(),
     ]
     .into_iter()
     .flatten()

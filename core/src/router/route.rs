@@ -12,6 +12,8 @@ pub enum Route {
     Login,
     Refresh,
     Logout,
+    SessionGet,
+    SessionExchange,
     VerifyEmail,
     PasswordReset,
     PasswordResetConfirm,

@@ -42,6 +42,8 @@ pub const ROUTES: &[RouteDef] = &[
     def("POST", "/v1/auth/login", Route::Login),
     def("POST", "/v1/auth/refresh", Route::Refresh),
     def("POST", "/v1/auth/logout", Route::Logout),
+    def("GET", "/v1/auth/session", Route::SessionGet),
+    def("POST", "/v1/auth/session", Route::SessionExchange),
     def("POST", "/v1/auth/verify-email", Route::VerifyEmail),
     def("POST", "/v1/auth/password-reset", Route::PasswordReset),
     def(

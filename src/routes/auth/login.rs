@@ -12,6 +12,7 @@ use crate::http::{self, ApiResult};
 use crate::routes::identity::{user_orgs, UserRow};
 use crate::sql;
 use crate::{jobs, platform};
+use edge_core::cookies::SessionMode;
 use edge_core::json::Checks;
 use edge_core::mfa::Authn;
 use edge_core::validate::Email;
@@ -29,6 +30,9 @@ fn bad_credentials() -> ApiError {
 struct LoginBody {
     email: String,
     password: String,
+    /// `cookie`: a browser session cookie instead of tokens (see `edge_core::cookies`).
+    #[serde(default, deserialize_with = "edge_core::json::present")]
+    session: Option<SessionMode>,
 }
 
 pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
@@ -106,7 +110,9 @@ pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
         return Err(mfa_required(token));
     }
     let now = platform::now().timestamp();
-    finish(cx, &db, &user, &Authn::password(now), rehash_stmt(&db)?).await
+    let mode = body.session.unwrap_or_default();
+    let authn = Authn::password(now);
+    finish_as(cx, &db, &user, &authn, rehash_stmt(&db)?, mode).await
 }
 
 /// 403 `mfa_required`, carrying the challenge `POST /v1/auth/mfa` completes.
@@ -125,22 +131,24 @@ fn mfa_required(token: String) -> ApiError {
 
 /// Completes a sign-in: the session minted (with `extra`, e.g. a rehash, in its batch), the
 /// login audited in each of the user's organizations, a notice to the user when the device
-/// is new to the account, and the token pair with the user.
-pub(super) async fn finish(
+/// is new to the account, and the user with the token pair, or (cookie mode) with the
+/// session's id and CSRF token while the cookie goes in `Set-Cookie`.
+pub(super) async fn finish_as(
     cx: &Ctx,
     db: &D1Database,
     user: &UserRow,
     authn: &Authn,
     extra: Vec<D1PreparedStatement>,
+    mode: SessionMode,
 ) -> ApiResult {
     let new_device = is_new_device(cx, db, &user.id).await?;
-    let (session, session_stmts) = sessions::mint(cx, db, &user.id, authn)?;
+    let (minted, session_stmts) = Minted::new(cx, db, &user.id, authn, mode)?;
     let events: Vec<Event> = user_orgs(db, &user.id)
         .await?
         .iter()
         .map(|o| {
             Event::new(&o.id, "auth.login", Actor::user(&user.id)).details(
-                json!({"session_id": session.session_id, "method": authn.method(), "amr": authn.amr}),
+                json!({"session_id": minted.session_id(), "method": authn.method(), "amr": authn.amr, "mode": mode.name()}),
             )
         })
         .collect();
@@ -154,16 +162,73 @@ pub(super) async fn finish(
     if new_device {
         let payload = json!({
             "template": "new_sign_in", "to": user.email, "name": user.name, "user_id": user.id,
-            "session_id": session.session_id, "ip": cx.caller.ip, "user_agent": sessions::user_agent(cx),
+            "session_id": minted.session_id(), "ip": cx.caller.ip, "user_agent": sessions::user_agent(cx),
             "at": platform::rfc3339(platform::now()),
         });
         let env = cx.env.clone();
         cx.ctx
             .wait_until(async move { jobs::send_email(&env, None, payload).await });
     }
-    let mut out = session.body();
-    out["user"] = user.public();
-    http::json(200, &out)
+    minted.answer(cx, user)
+}
+
+/// The session a sign-in mints, in the form its mode hands over.
+pub(super) enum Minted {
+    Tokens(sessions::NewSession),
+    Cookie(sessions::CookieSession),
+}
+
+impl Minted {
+    pub(super) fn new(
+        cx: &Ctx,
+        db: &D1Database,
+        user_id: &str,
+        authn: &Authn,
+        mode: SessionMode,
+    ) -> Result<(Minted, Vec<D1PreparedStatement>), ApiError> {
+        Ok(match mode {
+            SessionMode::Tokens => {
+                let (s, stmts) = sessions::mint(cx, db, user_id, authn)?;
+                (Minted::Tokens(s), stmts)
+            }
+            SessionMode::Cookie => {
+                let (s, stmts) = sessions::mint_cookie(cx, db, user_id, authn)?;
+                (Minted::Cookie(s), stmts)
+            }
+        })
+    }
+
+    fn session_id(&self) -> &str {
+        match self {
+            Minted::Tokens(s) => &s.session_id,
+            Minted::Cookie(s) => &s.session_id,
+        }
+    }
+
+    fn answer(&self, cx: &Ctx, user: &UserRow) -> ApiResult {
+        self.respond(cx, 200, |out| out["user"] = user.public())
+    }
+
+    /// The sign-in's answer: its body (`complete` adds what the route tells), with the cookie
+    /// in `Set-Cookie` in cookie mode.
+    pub(super) fn respond(
+        &self,
+        cx: &Ctx,
+        status: u16,
+        complete: impl FnOnce(&mut serde_json::Value),
+    ) -> ApiResult {
+        let (mut out, cookie) = match self {
+            Minted::Tokens(s) => (s.body(), None),
+            Minted::Cookie(s) => (s.body(cx), Some(s.set_cookie())),
+        };
+        complete(&mut out);
+        let mut resp = http::json(status, &out)?;
+        if let Some(c) = cookie {
+            let _ = resp.headers_mut().set("Set-Cookie", &c);
+            let _ = resp.headers_mut().set("Cache-Control", "no-store");
+        }
+        Ok(resp)
+    }
 }
 
 /// A sign-in from a user agent none of the user's sessions has had (the account's first

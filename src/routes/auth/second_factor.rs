@@ -27,6 +27,9 @@ struct CompleteBody {
     code: Option<String>,
     #[serde(default, deserialize_with = "edge_core::json::present")]
     recovery_code: Option<String>,
+    /// As at login: `cookie` for a browser session cookie.
+    #[serde(default, deserialize_with = "edge_core::json::present")]
+    session: Option<edge_core::cookies::SessionMode>,
 }
 
 /// The factor of a body, or 400 naming the fields.
@@ -61,7 +64,9 @@ pub async fn complete(mut body: Body, cx: &Ctx) -> ApiResult {
         .await?
         .ok_or_else(challenge::invalid)?;
     let now = platform::now().timestamp();
-    login::finish(cx, &db, &user, &Authn::password_and_otp(now), Vec::new()).await
+    let mode = body.session.unwrap_or_default();
+    let authn = Authn::password_and_otp(now);
+    login::finish_as(cx, &db, &user, &authn, Vec::new(), mode).await
 }
 
 #[derive(Deserialize)]

@@ -4,7 +4,7 @@
 
 use super::verify::send_verification;
 use crate::audit::{self, Actor, Event};
-use crate::auth::{self, sessions};
+use crate::auth;
 use crate::body::Body;
 use crate::ctx::Ctx;
 use crate::db;
@@ -25,6 +25,9 @@ struct SignupBody {
     password: String,
     name: String,
     org_name: String,
+    /// `cookie`: a browser session cookie instead of tokens, as at login.
+    #[serde(default, deserialize_with = "edge_core::json::present")]
+    session: Option<edge_core::cookies::SessionMode>,
 }
 
 pub async fn signup(mut body: Body, cx: &Ctx) -> ApiResult {
@@ -58,11 +61,12 @@ pub async fn signup(mut body: Body, cx: &Ctx) -> ApiResult {
     let user_id = platform::new_id(IdKind::User);
     let org_id = platform::new_id(IdKind::Org);
     let now = platform::rfc3339(platform::now());
-    let (session, session_stmts) = sessions::mint(
+    let (session, session_stmts) = super::login::Minted::new(
         cx,
         &db,
         &user_id,
         &edge_core::mfa::Authn::password(platform::now().timestamp()),
+        body.session.unwrap_or_default(),
     )?;
     let events = [
         Event::new(&org_id, "org.created", Actor::user(&user_id)).target("org", &org_id),
@@ -114,8 +118,8 @@ pub async fn signup(mut body: Body, cx: &Ctx) -> ApiResult {
     let user = json!({"id": user_id, "email": email.as_str(), "name": name, "email_verified": false, "created_at": now});
     let org =
         json!({"id": org_id, "name": org_name, "plan": "free", "role": "owner", "created_at": now});
-    let mut out = session.body();
-    out["user"] = user;
-    out["org"] = org;
-    http::json(201, &out)
+    session.respond(cx, 201, |out| {
+        out["user"] = user;
+        out["org"] = org;
+    })
 }

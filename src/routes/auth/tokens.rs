@@ -100,5 +100,12 @@ pub async fn logout(cx: &Ctx) -> ApiResult {
         )
         .await;
     }
-    Ok(http::empty(204))
+    let mut resp = http::empty(204);
+    // A browser session's cookie goes with it.
+    if auth::cookie::presented(cx).is_some() {
+        let _ = resp
+            .headers_mut()
+            .set("Set-Cookie", &edge_core::cookies::clear_cookie());
+    }
+    Ok(resp)
 }
