@@ -1,9 +1,12 @@
 //! The second half of identity: TOTP second factors with recovery codes (codes from PyPI's
 //! `pyotp`), sign-in that stops at `mfa_required`, step-up for sensitive actions and the
-//! organization's `require_mfa`, sessions a user can list and end, password changes, and the breached-password check.
+//! organization's `require_mfa`, sessions a user can list and end, password changes, the breached-password check, and passkeys (made by headless Chromium's
+//! virtual authenticator).
 
 mod breached;
 mod kit;
+mod passkey_kit;
+mod passkeys;
 mod password;
 mod sessions;
 mod step_up;
@@ -18,6 +21,7 @@ pub fn trials() -> Vec<Trial> {
         sessions::trials(),
         password::trials(),
         breached::trials(),
+        passkeys::trials(),
     ]
     .into_iter()
     .flatten()
