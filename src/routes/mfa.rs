@@ -81,7 +81,9 @@ async fn events(
         .collect())
 }
 
-async fn commit(
+/// Writes `stmts` with the audit entries of `events` in one batch (shared by the second-factor
+/// routes, so the generic `audit::write` is instantiated once for all of them).
+pub(super) async fn commit(
     cx: &Ctx,
     db: &D1Database,
     events: &[Event],

@@ -5,7 +5,8 @@
 //! `edge_core::webauthn`; the demo page (`GET /demo/passkeys`) runs both ceremonies.
 
 use super::identity::{user_orgs, UserRow};
-use crate::audit::{self, Actor, Event};
+use super::mfa::commit;
+use crate::audit::{Actor, Event};
 use crate::auth::{self, passkeys, SignedIn};
 use crate::body::Body;
 use crate::ctx::Ctx;
@@ -155,32 +156,30 @@ pub async fn register(mut body: Body, cx: &Ctx) -> ApiResult {
         json!({"factor": "passkey", "alg": reg.credential.key.alg(), "backup_eligible": reg.backup_eligible}),
     )
     .await?;
-    let insert = || {
-        Ok(vec![sql!(
-            db,
-            "INSERT INTO passkeys (id, user_id, credential_id, public_key, alg, sign_count, \
-             backup_eligible, backed_up, transports, aaguid, name, created_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            &id,
-            &me.user_id,
-            &credential_id,
-            base64url(&reg.credential.cose),
-            reg.credential.key.alg(),
-            reg.sign_count,
-            reg.backup_eligible,
-            reg.backed_up,
-            &transports,
-            hex(&reg.credential.aaguid),
-            &name,
-            &now
-        )?])
-    };
-    match audit::write(&db, &auth::audit_origin(cx), &events, insert).await {
-        Ok(_) => {}
-        Err(audit::WriteError::Db(e)) if db::is_unique_violation(&e, "passkeys") => {
-            return Err(duplicate())
-        }
-        Err(e) => return Err(e.into_api()),
+    let insert = sql!(
+        db,
+        "INSERT INTO passkeys (id, user_id, credential_id, public_key, alg, sign_count, \
+         backup_eligible, backed_up, transports, aaguid, name, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        &id,
+        &me.user_id,
+        &credential_id,
+        base64url(&reg.credential.cose),
+        reg.credential.key.alg(),
+        reg.sign_count,
+        reg.backup_eligible,
+        reg.backed_up,
+        &transports,
+        hex(&reg.credential.aaguid),
+        &name,
+        &now
+    )?;
+    if let Err(e) = commit(cx, &db, &events, vec![insert]).await {
+        // A concurrent registration of the same credential won the UNIQUE index.
+        return Err(match passkeys::by_credential(&db, &credential_id).await? {
+            Some(_) => duplicate(),
+            None => e,
+        });
     }
     let row = passkeys::of_user(&db, &me.user_id, &id)
         .await?
@@ -221,17 +220,14 @@ pub async fn rename(mut body: Body, cx: &Ctx) -> ApiResult {
         .await?
         .ok_or_else(not_found)?;
     let events = events(&db, &me, "auth.passkey_renamed", id, json!({"name": name})).await?;
-    audit::write(&db, &auth::audit_origin(cx), &events, || {
-        Ok(vec![sql!(
-            db,
-            "UPDATE passkeys SET name = ?3 WHERE id = ?1 AND user_id = ?2",
-            id,
-            &me.user_id,
-            &name
-        )?])
-    })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    let update = sql!(
+        db,
+        "UPDATE passkeys SET name = ?3 WHERE id = ?1 AND user_id = ?2",
+        id,
+        &me.user_id,
+        &name
+    )?;
+    commit(cx, &db, &events, vec![update]).await?;
     let row = passkeys::of_user(&db, &me.user_id, id)
         .await?
         .ok_or_else(not_found)?;
@@ -255,16 +251,13 @@ pub async fn delete(cx: &Ctx) -> ApiResult {
         json!({"factor": "passkey"}),
     )
     .await?;
-    let results = audit::write(&db, &auth::audit_origin(cx), &events, || {
-        Ok(vec![sql!(
-            db,
-            "DELETE FROM passkeys WHERE id = ?1 AND user_id = ?2",
-            id,
-            &me.user_id
-        )?])
-    })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    let delete = sql!(
+        db,
+        "DELETE FROM passkeys WHERE id = ?1 AND user_id = ?2",
+        id,
+        &me.user_id
+    )?;
+    let results = commit(cx, &db, &events, vec![delete]).await?;
     if results.first().map(db::changes) != Some(1) {
         return Err(not_found());
     }

@@ -110,7 +110,7 @@ impl Reader<'_> {
     fn count(&mut self, info: u8, per_item: u64) -> Option<usize> {
         let n = self.argument(info)?;
         let left = (self.input.len() - self.pos) as u64;
-        (n.checked_mul(per_item)? <= left).then(|| n as usize)
+        (n.checked_mul(per_item)? <= left).then_some(n as usize)
     }
 
     fn item(&mut self, depth: usize) -> Option<Value> {

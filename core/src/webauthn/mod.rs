@@ -198,7 +198,7 @@ pub fn check_client_data(
     if c.kind != ceremony.client_type() {
         return Err(Failure::Type);
     }
-    if c.cross_origin == Some(true) || !rp.origins.iter().any(|o| *o == c.origin) {
+    if c.cross_origin == Some(true) || !rp.origins.contains(&c.origin) {
         return Err(Failure::Origin);
     }
     let challenge = unbase64url(&c.challenge)

@@ -252,10 +252,7 @@ pub async fn step_up(mut body: Body, cx: &Ctx) -> ApiResult {
             )
         })
         .collect();
-    audit::write(&db, &auth::audit_origin(cx), &events, || {
-        Ok(vec![record_stmt(&db, &me.session_id, &authn)?])
-    })
-    .await
-    .map_err(audit::WriteError::into_api)?;
+    let record = record_stmt(&db, &me.session_id, &authn)?;
+    crate::routes::mfa::commit(cx, &db, &events, vec![record]).await?;
     http::json(200, &token_body(cx, &me.user_id, &me.session_id, &authn)?)
 }
