@@ -6,6 +6,7 @@
 mod breached;
 mod kit;
 mod passkey_kit;
+mod passkey_refusals;
 mod passkeys;
 mod password;
 mod sessions;
@@ -22,6 +23,7 @@ pub fn trials() -> Vec<Trial> {
         password::trials(),
         breached::trials(),
         passkeys::trials(),
+        passkey_refusals::trials(),
     ]
     .into_iter()
     .flatten()

@@ -4,10 +4,12 @@
 //! `window.passkeys` runs `navigator.credentials.create/get`; its answers come back here
 //! unsent, so a trial can post them as they are or altered.
 
+use super::kit::Caller;
 use crate::support::Suite;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use edge_tests::chromium::Chromium;
+use edge_tests::{Api, Reply};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -141,4 +143,30 @@ pub fn with_auth_data(answer: &Value, edit: impl FnOnce(&mut Vec<u8>)) -> Value 
 pub fn sign_count(answer: &Value) -> u32 {
     let ad = unb64(&answer["response"]["authenticatorData"]);
     u32::from_be_bytes([ad[33], ad[34], ad[35], ad[36]])
+}
+
+pub async fn register(api: &Api, access: &str, answer: &Value, name: &str) -> Reply {
+    let mut body = answer.clone();
+    body["name"] = json!(name);
+    Caller::bearer(api, access)
+        .post("/v1/me/passkeys", &body)
+        .await
+}
+
+pub async fn passkeys_of(api: &Api, access: &str) -> Vec<Value> {
+    let r = Caller::bearer(api, access).get("/v1/me/passkeys").await;
+    r.expect_status(200);
+    r.json()["items"].as_array().cloned().unwrap_or_default()
+}
+
+pub async fn live_sessions(api: &Api, access: &str) -> usize {
+    let r = Caller::bearer(api, access).get("/v1/me/sessions").await;
+    r.expect_status(200);
+    r.json()["items"].as_array().map_or(0, Vec::len)
+}
+
+/// A `webauthn_failed` problem with `reason`.
+pub fn refused(r: &Reply, status: u16, reason: &str) {
+    r.expect_problem(status, "webauthn_failed");
+    assert_eq!(r.json()["reason"], reason, "{}", r.text());
 }
