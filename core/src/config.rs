@@ -96,6 +96,9 @@ pub struct Config {
     /// `PWNED_PASSWORDS_URL`: the breached-password range API (Have I Been Pwned's shape,
     /// e.g. `https://api.pwnedpasswords.com/range/`); unset, no check is made.
     pub pwned_passwords_url: Option<String>,
+    /// Passkeys: `WEBAUTHN_RP_ID` (default `localhost`), `WEBAUTHN_RP_NAME` and
+    /// `WEBAUTHN_ORIGINS` (comma separated, default `http://localhost:8787`).
+    pub webauthn: crate::webauthn::RelyingParty,
 }
 
 impl Config {
@@ -227,6 +230,17 @@ impl Config {
                     Some(v)
                 }
             },
+            webauthn: crate::webauthn::RelyingParty::parse(
+                &get("WEBAUTHN_RP_ID").unwrap_or_else(|| "localhost".into()),
+                &get("WEBAUTHN_RP_NAME").unwrap_or_default(),
+                &get("WEBAUTHN_ORIGINS")
+                    .filter(|v| !v.trim().is_empty())
+                    .unwrap_or_else(|| "http://localhost:8787".into()),
+            )
+            .map_err(|problem| ConfigError {
+                variable: "WEBAUTHN_RP_ID or WEBAUTHN_ORIGINS",
+                problem: problem.into(),
+            })?,
         })
     }
 }
@@ -315,6 +329,8 @@ mod tests {
         assert_eq!(c.origin_url, "http://127.0.0.1:9000");
         assert_eq!(c.job_max_retries, 4);
         assert!(!c.test_routes);
+        assert_eq!(c.webauthn.id, "localhost");
+        assert_eq!(c.webauthn.origins, ["http://localhost:8787"]);
         assert_eq!(format!("{:?}", c.origin_secret), "Secret([redacted])");
         assert!(!format!("{c:?}").contains("0123456789abcdef0123"));
         assert_eq!(c.ai.base_url, "http://127.0.0.1:9000/ai/v1");

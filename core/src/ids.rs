@@ -18,6 +18,7 @@ pub enum IdKind {
     Request,
     Event,
     WebhookEndpoint,
+    Passkey,
 }
 
 impl IdKind {
@@ -35,6 +36,7 @@ impl IdKind {
             IdKind::Request => "req",
             IdKind::Event => "evt",
             IdKind::WebhookEndpoint => "whe",
+            IdKind::Passkey => "pky",
         }
     }
 }

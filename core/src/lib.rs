@@ -39,6 +39,7 @@ pub mod tenancy;
 pub mod thresholds;
 pub mod tokens;
 pub mod validate;
+pub mod webauthn;
 pub mod webhook_target;
 pub mod webhooks;
 

@@ -200,6 +200,9 @@ mod tests {
             "POST /v1/billing/stripe/webhook",
             "PUT /v1/orgs/{org}/files/{id}/content",
             "GET /demo/rooms",
+            "POST /v1/auth/passkey/options",
+            "POST /v1/auth/passkey/verify",
+            "GET /demo/passkeys",
         ];
         for ((method, path), op) in operations(&doc) {
             let name = format!("{method} {path}");
@@ -215,7 +218,7 @@ mod tests {
     }
 
     /// Every code an `ApiError` constructor of `problem.rs` can carry, plus the ad-hoc ones.
-    const PROBLEM_CODES: [&str; 27] = [
+    const PROBLEM_CODES: [&str; 28] = [
         "validation_failed",
         "malformed_json",
         "bad_request",
@@ -243,6 +246,7 @@ mod tests {
         "step_up_required",
         "mfa_enrollment_required",
         "csrf_failed",
+        "webauthn_failed",
     ];
 
     #[test]

@@ -9,6 +9,7 @@ pub mod cookie;
 pub mod keyring;
 pub mod mfa;
 mod org;
+pub mod passkeys;
 pub mod pwned;
 pub mod sessions;
 
@@ -311,12 +312,23 @@ pub async fn require_recent_factor(cx: &Ctx, access: &OrgAccess) -> Result<(), A
     let Credential::User { user_id, authn, .. } = &access.credential else {
         return Ok(());
     };
+    require_recent_factor_of(cx, user_id, authn).await
+}
+
+/// [`require_recent_factor`] for a signed-in user's own account (their passkeys, password):
+/// held when they have a factor (an authenticator app or a passkey) and `authn` has no
+/// recent one.
+pub async fn require_recent_factor_of(
+    cx: &Ctx,
+    user_id: &str,
+    authn: &Authn,
+) -> Result<(), ApiError> {
     let now = platform::now().timestamp();
     if authn.recent_second_factor(now) {
         return Ok(());
     }
     let db = db::database(&cx.env)?;
-    let enrolled = mfa::enrolled(&db, user_id).await?;
+    let enrolled = passkeys::has_factor(&db, user_id).await?;
     edge_core::mfa::sensitive(enrolled, authn, now).map_err(edge_core::mfa::Hold::problem)
 }
 

@@ -265,7 +265,7 @@ async fn authorize<T: serde::de::DeserializeOwned>(
     };
     if row.require_mfa.unwrap_or(0) != 0 && !authn.has_second_factor() {
         // Only now is it worth asking whether the user has a factor at all.
-        let enrolled = super::mfa::enrolled(&db, user_id).await?;
+        let enrolled = super::passkeys::has_factor(&db, user_id).await?;
         mfa::organization(true, authn, enrolled).map_err(mfa::Hold::problem)?;
     }
     let plan = row

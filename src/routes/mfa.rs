@@ -38,11 +38,13 @@ pub async fn status(cx: &Ctx) -> ApiResult {
         None => json!({"status": "none"}),
     };
     let remaining = factors::recovery_remaining(&db, &me.user_id).await?;
+    let passkeys = auth::passkeys::count(&db, &me.user_id).await?;
     http::json(
         200,
         &json!({
-            "enabled": totp["status"] == "enabled",
+            "enabled": totp["status"] == "enabled" || passkeys > 0,
             "totp": totp,
+            "passkeys": passkeys,
             "recovery_codes_remaining": remaining,
             "session": {"amr": me.authn.amr, "auth_time": me.authn.auth_time},
         }),
@@ -79,7 +81,9 @@ async fn events(
         .collect())
 }
 
-async fn commit(
+/// Writes `stmts` with the audit entries of `events` in one batch (shared by the second-factor
+/// routes, so the generic `audit::write` is instantiated once for all of them).
+pub(super) async fn commit(
     cx: &Ctx,
     db: &D1Database,
     events: &[Event],

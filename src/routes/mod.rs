@@ -17,6 +17,7 @@ mod member_writes;
 mod members;
 mod mfa;
 mod orgs;
+mod passkeys;
 mod password;
 mod proxy;
 mod rooms;
@@ -57,6 +58,15 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::SessionsList => sessions::list(cx).await,
         Route::SessionDelete => sessions::delete(cx).await,
         Route::SessionsRevokeOthers => sessions::revoke_others(cx).await,
+        Route::PasskeyRegisterOptions => passkeys::options(cx).await,
+        Route::PasskeyRegister => passkeys::register(body, cx).await,
+        Route::PasskeysList => passkeys::list(cx).await,
+        Route::PasskeyRename => passkeys::rename(body, cx).await,
+        Route::PasskeyDelete => passkeys::delete(cx).await,
+        Route::PasskeyLoginOptions => auth::passkey_options(body, cx).await,
+        Route::PasskeyLogin => auth::passkey_verify(body, cx).await,
+        Route::PasskeyStepUpOptions => auth::passkey_step_up_options(cx).await,
+        Route::PasskeyStepUp => auth::passkey_step_up(body, cx).await,
         Route::OrgsList => orgs::list(cx).await,
         Route::OrgsCreate => orgs::create(body, cx).await,
         Route::OrgGet => orgs::get(cx).await,
@@ -125,6 +135,7 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::RoomConnect => rooms::connect(cx).await,
         Route::RoomPresence => rooms::presence(cx).await,
         Route::DemoRooms => rooms::demo(),
+        Route::DemoPasskeys => passkeys::demo(),
         Route::TestRoomEvents => testing::room_events(cx).await,
         Route::OriginProxy => proxy::forward(body, cx).await,
         Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),

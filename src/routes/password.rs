@@ -40,9 +40,7 @@ pub async fn change(mut body: Body, cx: &Ctx) -> ApiResult {
     if !password::verify(&body.current_password, &user.password_hash) {
         return Err(ApiError::forbidden("The current password is wrong."));
     }
-    let enrolled = auth::mfa::enrolled(&db, &me.user_id).await?;
-    edge_core::mfa::sensitive(enrolled, &me.authn, platform::now().timestamp())
-        .map_err(edge_core::mfa::Hold::problem)?;
+    auth::require_recent_factor_of(cx, &me.user_id, &me.authn).await?;
     auth::pwned::refuse_breached(cx, "new_password", &body.new_password).await?;
     let new_hash = password::hash(&body.new_password, platform::random())
         .map_err(|e| http::internal("hash password", e))?;

@@ -89,12 +89,12 @@ impl Chromium {
         })
     }
 
-    /// Evaluates `expression` in the page; its value (by value, awaited if a promise).
-    pub async fn eval(&mut self, expression: &str) -> Result<Value, String> {
+    /// Sends one DevTools command to the page (e.g. `WebAuthn.addVirtualAuthenticator`) and
+    /// returns its `result`, or the protocol's error.
+    pub async fn send(&mut self, method: &str, params: Value) -> Result<Value, String> {
         let id = self.next_id;
         self.next_id += 1;
-        let call = json!({"id": id, "method": "Runtime.evaluate",
-            "params": {"expression": expression, "returnByValue": true, "awaitPromise": true}});
+        let call = json!({"id": id, "method": method, "params": params});
         self.page
             .send(Message::text(call.to_string()))
             .await
@@ -108,12 +108,26 @@ impl Chromium {
             let Message::Text(t) = msg else { continue };
             let v: Value = serde_json::from_str(t.as_str()).map_err(|e| e.to_string())?;
             if v["id"] == id {
-                if let Some(ex) = v["result"].get("exceptionDetails") {
-                    return Err(format!("page exception: {ex}"));
+                if let Some(e) = v.get("error") {
+                    return Err(format!("{method}: {e}"));
                 }
-                return Ok(v["result"]["result"]["value"].clone());
+                return Ok(v["result"].clone());
             }
         }
+    }
+
+    /// Evaluates `expression` in the page; its value (by value, awaited if a promise).
+    pub async fn eval(&mut self, expression: &str) -> Result<Value, String> {
+        let result = self
+            .send(
+                "Runtime.evaluate",
+                json!({"expression": expression, "returnByValue": true, "awaitPromise": true}),
+            )
+            .await?;
+        if let Some(ex) = result.get("exceptionDetails") {
+            return Err(format!("page exception: {ex}"));
+        }
+        Ok(result["result"]["value"].clone())
     }
 
     /// Polls `expression` until it is `true` (or the deadline passes: false).

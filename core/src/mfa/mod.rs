@@ -27,6 +27,9 @@ pub const ATTEMPT_WINDOW_SECONDS: u32 = 300;
 pub const AMR_PASSWORD: &str = "pwd";
 pub const AMR_OTP: &str = "otp";
 pub const AMR_MFA: &str = "mfa";
+/// A passkey: proof of possession of a key (RFC 8176 `hwk`), user verified; a full second
+/// factor on its own.
+pub const AMR_PASSKEY: &str = "hwk";
 
 /// How a session's user last proved who they are: what the access token carries.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,6 +51,14 @@ impl Authn {
     pub fn password_and_otp(at: i64) -> Self {
         Self {
             amr: vec![AMR_PASSWORD.into(), AMR_OTP.into(), AMR_MFA.into()],
+            auth_time: at,
+        }
+    }
+
+    /// A passkey sign-in or step-up.
+    pub fn passkey(at: i64) -> Self {
+        Self {
+            amr: vec![AMR_PASSKEY.into(), AMR_MFA.into()],
             auth_time: at,
         }
     }
@@ -77,7 +88,9 @@ impl Authn {
 
     /// The sign-in method shown in the session list.
     pub fn method(&self) -> &'static str {
-        if self.has_second_factor() {
+        if self.amr.iter().any(|m| m == AMR_PASSKEY) {
+            "passkey"
+        } else if self.has_second_factor() {
             "mfa"
         } else {
             "password"
@@ -103,7 +116,8 @@ impl Hold {
                 "step_up_required",
                 "Step-up required",
                 "This needs a recent second factor: POST /v1/auth/step-up with a code from your \
-                 authenticator app (or a recovery code), then retry with the access token it returns.",
+                 authenticator app (or a recovery code), or POST /v1/auth/step-up/passkey with a \
+                 passkey, then retry with the access token it returns.",
             ),
             Hold::Enroll => ApiError::new(
                 403,
@@ -224,6 +238,9 @@ mod tests {
         assert_eq!(Authn::from_stored(&a.stored_amr(), 42), a);
         assert_eq!(a.method(), "mfa");
         assert_eq!(Authn::password(1).method(), "password");
+        let p = Authn::passkey(7);
+        assert_eq!((p.method(), p.has_second_factor()), ("passkey", true));
+        assert_eq!(Authn::from_stored(&p.stored_amr(), 7), p);
         assert!(!Authn::from_stored("", 0).has_second_factor());
     }
 

@@ -4,6 +4,7 @@
 //! This module only names the handlers for the route table; it holds no logic of its own.
 
 mod login;
+mod passkey;
 mod reset;
 mod reset_confirm;
 mod second_factor;
@@ -13,6 +14,10 @@ mod tokens;
 mod verify;
 
 pub(super) use login::login;
+pub(super) use passkey::{
+    options as passkey_options, step_up as passkey_step_up,
+    step_up_options as passkey_step_up_options, verify as passkey_verify,
+};
 pub(super) use reset::password_reset;
 pub(super) use reset_confirm::confirm as password_reset_confirm;
 pub(super) use second_factor::{complete as mfa_complete, factor, step_up, token_body};

@@ -105,7 +105,7 @@ pub async fn step_up(mut body: Body, cx: &Ctx) -> ApiResult {
 }
 
 /// The statement recording `authn` on a live session: its later tokens (refreshes) carry it.
-fn record_stmt(
+pub(super) fn record_stmt(
     db: &worker::D1Database,
     session_id: &str,
     authn: &Authn,

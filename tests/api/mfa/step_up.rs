@@ -1,7 +1,7 @@
 //! Step-up and the organization's MFA requirement. Every operation the OpenAPI document marks
 //! `x-step-up` is refused (403 `step_up_required`, nothing changed) to a user with a factor
 //! whose token has no recent one, and allowed after `POST /v1/auth/step-up`; users without a
-//! factor and API keys are not held. `require_mfa` holds members without a factor
+//! factor and API keys are not held (a passkey counts as a factor: see `passkeys.rs`). `require_mfa` holds members without a factor
 //! (`mfa_enrollment_required`) and sessions without one (`step_up_required`).
 
 use super::kit::{
@@ -65,6 +65,12 @@ async fn sensitive(by: &Caller, org: &str, member: &str, password: &str) -> Vec<
         (
             "DELETE /v1/orgs/{org}".into(),
             by.delete(&format!("/v1/orgs/{org}")).await,
+        ),
+        (
+            // The caller's own passkeys: none by that id, so past the gate it is a 404.
+            "DELETE /v1/me/passkeys/{id}".into(),
+            by.delete("/v1/me/passkeys/pky_0000000000000000000000000")
+                .await,
         ),
         (
             "POST /v1/me/password".into(),
@@ -137,6 +143,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
             ("PATCH /v1/orgs/{org}/members/{user}".to_owned(), 200),
             ("DELETE /v1/orgs/{org}/members/{user}".to_owned(), 204),
             ("DELETE /v1/orgs/{org}".to_owned(), 204),
+            ("DELETE /v1/me/passkeys/{id}".to_owned(), 404),
             ("POST /v1/me/password".to_owned(), 204),
         ]
     );
@@ -149,7 +156,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
         .iter()
         .map(|(_, r)| r.status)
         .collect();
-    assert_eq!(statuses, [201, 200, 204, 204, 204]);
+    assert_eq!(statuses, [201, 200, 204, 204, 404, 204]);
 }
 
 async fn a_stale_second_factor_is_not_enough(s: &Suite) {

@@ -55,6 +55,13 @@ impl Worker {
 
     async fn launch_once(&self) -> Result<(), Failure> {
         let (port, inspector) = (free_port(), free_port());
+        // Passkey ceremonies run on a page this worker serves at http://localhost:<port> (an IP
+        // address cannot be an RP id): that origin is allowed unless the test set its own.
+        let mut env = self.env.clone();
+        env.entry("WEBAUTHN_ORIGINS".into())
+            .or_insert_with(|| format!("http://localhost:{port}"));
+        crate::secrets::write_env_file(&self.env_file, &env)
+            .map_err(|e| Failure::Other(format!("env file: {e}")))?;
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
