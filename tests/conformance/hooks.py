@@ -6,6 +6,7 @@ POST /v1/orgs/{org}/jobs never got past that. A well-formed key is replaced by a
 every call; malformed keys (the coverage phase's negative cases) are sent as generated.
 """
 import datetime
+import json
 import os
 import re
 import uuid
@@ -42,17 +43,49 @@ def keep_the_run_user_admitted(case):
         case.body["require_mfa"] = False
 
 
+DOCUMENT = json.load(open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "core", "openapi.json")))
+
+
+def path_patterns(path, method):
+    """`{name: compiled pattern or None}` of the path parameters of one operation."""
+    item = DOCUMENT["paths"].get(path, {})
+    params = list(item.get("parameters", [])) + list(item.get(method.lower(), {}).get("parameters", []))
+    out = {}
+    for p in params:
+        if "$ref" in p:
+            p = DOCUMENT["components"]["parameters"][p["$ref"].rsplit("/", 1)[-1]]
+        if p.get("in") == "path":
+            pattern = p.get("schema", {}).get("pattern")
+            out[p["name"]] = re.compile(pattern) if pattern else None
+    return out
+
+
 def label_what_was_generated(case):
-    """In the stateful phase a case can carry the "negative" label while every component of it
-    was generated valid (its schema-violating value was replaced by one drawn from an earlier
-    response, e.g. a room name a GET answered), and negative_data_rejection then faults the
-    worker for accepting a valid request. Such a case is labelled positive, as its components
-    are, so positive_data_acceptance checks it instead."""
+    """In the stateful phase a case can carry the "negative" label while what is sent is valid:
+    its schema-violating path value was replaced by one drawn from an earlier response (e.g. a
+    room name a GET answered), or no component was generated negative at all. The worker then
+    rightly accepts it and negative_data_rejection would fault it. Such a case is labelled
+    positive, so positive_data_acceptance checks it instead. Only the path is re-validated
+    (against the document's patterns); a case with any other negative component is left as
+    it is."""
     meta = case.meta
     if meta is None or meta.generation.mode.is_positive or not meta.components:
         return
-    if all(info.mode.is_positive for info in meta.components.values()):
-        meta.generation.mode = next(info.mode for info in meta.components.values())
+    negative = {str(getattr(k, "value", k)) for k, info in meta.components.items() if not info.mode.is_positive}
+    if negative - {"path"}:
+        return
+    if negative:
+        params = case.path_parameters or {}
+        patterns = path_patterns(case.operation.path, case.operation.method)
+        if not patterns or not all(
+            rx is not None and isinstance(params.get(n), str) and rx.search(params[n])
+            for n, rx in patterns.items()
+        ):
+            return
+    positive = next(info.mode for info in meta.components.values() if info.mode.is_positive) \
+        if any(info.mode.is_positive for info in meta.components.values()) else None
+    if positive is not None:
+        meta.generation.mode = positive
 
 
 def is_positive(case):
