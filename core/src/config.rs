@@ -96,6 +96,9 @@ pub struct Config {
     /// `PWNED_PASSWORDS_URL`: the breached-password range API (Have I Been Pwned's shape,
     /// e.g. `https://api.pwnedpasswords.com/range/`); unset, no check is made.
     pub pwned_passwords_url: Option<String>,
+    /// `ACCOUNT_DELETION_GRACE_SECONDS`: how long a deleted account can be restored before the
+    /// sweep removes it (default 30 days).
+    pub account_deletion_grace_seconds: u32,
 }
 
 impl Config {
@@ -212,6 +215,11 @@ impl Config {
                 5 * 86_400,
                 365 * 86_400,
             )?),
+            account_deletion_grace_seconds: number(
+                "ACCOUNT_DELETION_GRACE_SECONDS",
+                crate::account::GRACE_DEFAULT_SECONDS,
+                crate::account::GRACE_MAX_SECONDS,
+            )?,
             ai,
             ai_api_key: get("AI_API_KEY")
                 .filter(|v| !v.trim().is_empty())

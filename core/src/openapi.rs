@@ -197,6 +197,7 @@ mod tests {
             "POST /v1/auth/verify-email",
             "POST /v1/auth/password-reset",
             "POST /v1/auth/password-reset/confirm",
+            "POST /v1/me/restore",
             "POST /v1/billing/stripe/webhook",
             "PUT /v1/orgs/{org}/files/{id}/content",
             "GET /demo/rooms",
@@ -215,7 +216,7 @@ mod tests {
     }
 
     /// Every code an `ApiError` constructor of `problem.rs` can carry, plus the ad-hoc ones.
-    const PROBLEM_CODES: [&str; 26] = [
+    const PROBLEM_CODES: [&str; 28] = [
         "validation_failed",
         "malformed_json",
         "bad_request",
@@ -242,6 +243,8 @@ mod tests {
         "mfa_not_enrolled",
         "step_up_required",
         "mfa_enrollment_required",
+        "account_pending_deletion",
+        "last_owner",
     ];
 
     #[test]

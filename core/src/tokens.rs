@@ -246,6 +246,10 @@ pub enum SecretKind {
     PasswordReset,
     /// A login awaiting its second factor.
     MfaChallenge,
+    /// Restores an account during its deletion grace period.
+    AccountRestore,
+    /// Confirms a change of email address.
+    EmailChange,
 }
 
 impl SecretKind {
@@ -255,6 +259,8 @@ impl SecretKind {
             SecretKind::ApiKey => "sk_",
             SecretKind::PasswordReset => "pr_",
             SecretKind::MfaChallenge => "mc_",
+            SecretKind::AccountRestore => "ar_",
+            SecretKind::EmailChange => "ec_",
         }
     }
 }

@@ -18,6 +18,8 @@ pub enum Route {
     MeGet,
     MePatch,
     PasswordChange,
+    MeDelete,
+    AccountRestore,
     MfaComplete,
     StepUp,
     MfaStatus,

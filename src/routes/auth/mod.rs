@@ -6,6 +6,7 @@
 mod login;
 mod reset;
 mod reset_confirm;
+mod restore;
 mod second_factor;
 mod signup;
 mod tokens;
@@ -14,6 +15,7 @@ mod verify;
 pub(super) use login::login;
 pub(super) use reset::password_reset;
 pub(super) use reset_confirm::confirm as password_reset_confirm;
+pub(super) use restore::restore as account_restore;
 pub(super) use second_factor::{complete as mfa_complete, factor, step_up, token_body};
 pub(super) use signup::signup;
 pub(super) use tokens::{jwks, logout, refresh};
