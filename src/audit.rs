@@ -35,6 +35,13 @@ impl Actor {
             id: Some(id.to_owned()),
         }
     }
+    /// The platform itself (the sweep).
+    pub fn system() -> Self {
+        Self {
+            kind: "system",
+            id: None,
+        }
+    }
     pub fn anonymous() -> Self {
         Self {
             kind: "anonymous",
@@ -235,7 +242,10 @@ async fn entries(
             request_id: origin.request_id.clone(),
             details: ev.details.to_string(),
             created_at: now.clone(),
-        };
+            pii_digest: None,
+            pii_salt: None,
+        }
+        .sealed(edge_core::encoding::hex(&platform::random::<16>()));
         let hash = audit::entry_hash(&prev, &entry);
         heads.retain(|(o, ..)| *o != ev.org_id);
         heads.push((ev.org_id.clone(), entry.seq, hash.clone()));
@@ -265,11 +275,13 @@ fn insert(
         V::from(&e.created_at).0,
         V::from(prev).0,
         V::from(hash).0,
+        V::from(e.pii_digest.clone()).0,
+        V::from(e.pii_salt.clone()).0,
     ];
     let guard = match only_if {
         Some((cond, cond_args)) => {
-            // Renumber the condition's ?N placeholders after the entry's 13.
-            let cond = edge_core::sql::shift_params(cond, 13);
+            // Renumber the condition's ?N placeholders after the entry's 15.
+            let cond = edge_core::sql::shift_params(cond, 15);
             args.extend(cond_args.iter().map(|v| v.0.clone()));
             format!(" WHERE EXISTS ({cond})")
         }
@@ -277,8 +289,8 @@ fn insert(
     };
     let sql = format!(
         "INSERT INTO audit_log (org_id, seq, action, actor_type, actor_id, target_type, \
-         target_id, ip, request_id, details, created_at, prev_hash, hash) \
-         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13{guard}"
+         target_id, ip, request_id, details, created_at, prev_hash, hash, pii_digest, pii_salt) \
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15{guard}"
     );
     db::prepare(db, &sql, args)
 }

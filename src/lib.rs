@@ -8,6 +8,7 @@
 //! - `edge_core` (crate `core/`): every decision, pure and natively tested.
 //! - `edge_durable_objects` (crate `durable_objects/`): the `Tenant` and `Room` classes.
 
+mod account;
 mod admin;
 mod audit;
 mod auth;

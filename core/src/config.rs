@@ -99,6 +99,9 @@ pub struct Config {
     /// Passkeys: `WEBAUTHN_RP_ID` (default `localhost`), `WEBAUTHN_RP_NAME` and
     /// `WEBAUTHN_ORIGINS` (comma separated, default `http://localhost:8787`).
     pub webauthn: crate::webauthn::RelyingParty,
+    /// `ACCOUNT_DELETION_GRACE_SECONDS`: how long a deleted account can be restored before the
+    /// sweep removes it (default 30 days).
+    pub account_deletion_grace_seconds: u32,
 }
 
 impl Config {
@@ -215,6 +218,11 @@ impl Config {
                 5 * 86_400,
                 365 * 86_400,
             )?),
+            account_deletion_grace_seconds: number(
+                "ACCOUNT_DELETION_GRACE_SECONDS",
+                crate::account::GRACE_DEFAULT_SECONDS,
+                crate::account::GRACE_MAX_SECONDS,
+            )?,
             ai,
             ai_api_key: get("AI_API_KEY")
                 .filter(|v| !v.trim().is_empty())

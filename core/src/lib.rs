@@ -2,6 +2,7 @@
 //! routing, CORS, request ids, ids, body parsing rules, signatures, configuration and the job
 //! state machine. Nothing here imports `worker`, so all of it is unit-tested natively.
 
+pub mod account;
 pub mod audit;
 pub mod caller;
 pub mod config;

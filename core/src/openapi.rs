@@ -197,6 +197,7 @@ mod tests {
             "POST /v1/auth/verify-email",
             "POST /v1/auth/password-reset",
             "POST /v1/auth/password-reset/confirm",
+            "POST /v1/me/restore",
             "POST /v1/billing/stripe/webhook",
             "PUT /v1/orgs/{org}/files/{id}/content",
             "GET /demo/rooms",
@@ -218,7 +219,7 @@ mod tests {
     }
 
     /// Every code an `ApiError` constructor of `problem.rs` can carry, plus the ad-hoc ones.
-    const PROBLEM_CODES: [&str; 28] = [
+    const PROBLEM_CODES: [&str; 30] = [
         "validation_failed",
         "malformed_json",
         "bad_request",
@@ -247,6 +248,8 @@ mod tests {
         "mfa_enrollment_required",
         "csrf_failed",
         "webauthn_failed",
+        "account_pending_deletion",
+        "last_owner",
     ];
 
     #[test]

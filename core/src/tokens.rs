@@ -248,6 +248,10 @@ pub enum SecretKind {
     MfaChallenge,
     /// A browser session's cookie (an opaque reference to the session row).
     SessionCookie,
+    /// Restores an account during its deletion grace period.
+    AccountRestore,
+    /// Confirms a change of email address.
+    EmailChange,
 }
 
 impl SecretKind {
@@ -258,6 +262,8 @@ impl SecretKind {
             SecretKind::PasswordReset => "pr_",
             SecretKind::MfaChallenge => "mc_",
             SecretKind::SessionCookie => "sc_",
+            SecretKind::AccountRestore => "ar_",
+            SecretKind::EmailChange => "ec_",
         }
     }
 }

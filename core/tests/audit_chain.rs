@@ -17,6 +17,8 @@ fn first() -> Entry {
         request_id: "req-1".into(),
         details: r#"{"name":"Acme"}"#.into(),
         created_at: "2026-01-02T03:04:05.678Z".into(),
+        pii_digest: None,
+        pii_salt: None,
     }
 }
 
@@ -33,6 +35,8 @@ fn second() -> Entry {
         request_id: "req-2".into(),
         details: "{}".into(),
         created_at: "2026-01-02T03:04:06.000Z".into(),
+        pii_digest: None,
+        pii_salt: None,
     }
 }
 

@@ -4,7 +4,8 @@
 //! (its message was lost) is sent again. Duplicate messages are harmless: the claim in
 //! `repo::claim` lets only one delivery run. Expired idempotency records are removed. Abandoned uploads
 //! and unfinished file deletions are cleaned up (`files::sweep`), and R2 purges of
-//! deleted organizations worked off (`jobs::purge`).
+//! deleted organizations worked off (`jobs::purge`). Accounts past their deletion grace
+//! period are hard-deleted (`account::sweep`).
 
 use crate::db;
 use crate::platform;
@@ -73,7 +74,8 @@ pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
     let r2_purged = super::purge::sweep(env).await?;
     let webhooks = crate::webhooks::sweep::run(env).await?;
     let (generations_settled, generations_resent) = crate::generations::sweep(env).await?;
-    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent});
+    let accounts_purged = crate::account::sweep(env).await?;
+    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent, "accounts_purged": accounts_purged});
     worker::console_log!(
         "{}",
         json!({"level": "info", "msg": "sweep", "report": report})

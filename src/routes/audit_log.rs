@@ -25,6 +25,8 @@ fn public(s: &StoredEntry) -> Value {
         "created_at": e.created_at,
         "hash": s.hash,
         "prev_hash": s.prev_hash,
+        "pii_digest": e.pii_digest,
+        "pii_salt": e.pii_salt,
     })
 }
 

@@ -15,6 +15,12 @@ pub struct UserRow {
     pub password_hash: String,
     pub email_verified: i64,
     pub created_at: String,
+    /// Set while the account awaits its hard delete (`DELETE /v1/me`).
+    #[serde(default)]
+    pub deleted_at: Option<String>,
+    /// When the sweep may remove it (unix s).
+    #[serde(default)]
+    pub purge_at: Option<i64>,
 }
 
 impl UserRow {

@@ -1,5 +1,6 @@
 //! One module per domain; `dispatch` maps each [`Route`] of the table to its handler.
 
+mod account;
 mod api_keys;
 mod audit_log;
 mod auth;
@@ -48,6 +49,8 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::MeGet => me::get(cx).await,
         Route::MePatch => me::patch(body, cx).await,
         Route::PasswordChange => password::change(body, cx).await,
+        Route::MeDelete => account::delete(body, cx).await,
+        Route::AccountRestore => auth::account_restore(body, cx).await,
         Route::MfaComplete => auth::mfa_complete(body, cx).await,
         Route::StepUp => auth::step_up(body, cx).await,
         Route::MfaStatus => mfa::status(cx).await,

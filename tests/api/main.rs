@@ -9,6 +9,7 @@
 //! its `async fn name(s: &Suite)` tests as `trial!(name)` (or `trial!(exclusive name)` for a
 //! test that must run alone), added to [`all_trials`]. Each test makes its own data.
 
+mod account;
 mod documents;
 mod files;
 mod foundation;
@@ -27,6 +28,7 @@ use std::process::ExitCode;
 fn all_trials() -> Vec<Trial> {
     [
         foundation::trials(),
+        account::trials(),
         documents::trials(),
         files::trials(),
         generations::trials(),

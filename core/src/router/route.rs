@@ -20,6 +20,8 @@ pub enum Route {
     MeGet,
     MePatch,
     PasswordChange,
+    MeDelete,
+    AccountRestore,
     MfaComplete,
     StepUp,
     MfaStatus,

@@ -62,6 +62,14 @@ pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
         .as_ref()
         .map_or(password::DUMMY_HASH, |u| u.password_hash.as_str());
     let matches = password::verify(&body.password, stored);
+    // An account past its purge time answers as an unknown one (the sweep will remove it).
+    let gone = |u: &UserRow| {
+        edge_core::account::standing(u.purge_at, platform::now().timestamp())
+            == edge_core::account::Standing::Gone
+    };
+    if user.as_ref().is_some_and(gone) {
+        return Err(bad_credentials());
+    }
     let Some(user) = user.filter(|_| matches) else {
         let events = match user_id_by_email(&db, email.as_str()).await? {
             Some(uid) => user_orgs(&db, &uid)
@@ -141,6 +149,13 @@ pub(super) async fn finish_as(
     extra: Vec<D1PreparedStatement>,
     mode: SessionMode,
 ) -> ApiResult {
+    match edge_core::account::standing(user.purge_at, platform::now().timestamp()) {
+        edge_core::account::Standing::Active => {}
+        edge_core::account::Standing::PendingDeletion { purge_at } => {
+            return Err(crate::account::pending_deletion(db, &user.id, purge_at).await)
+        }
+        edge_core::account::Standing::Gone => return Err(bad_credentials()),
+    }
     let new_device = is_new_device(cx, db, &user.id).await?;
     let (minted, session_stmts) = Minted::new(cx, db, &user.id, authn, mode)?;
     let events: Vec<Event> = user_orgs(db, &user.id)

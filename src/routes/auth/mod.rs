@@ -7,6 +7,7 @@ mod login;
 mod passkey;
 mod reset;
 mod reset_confirm;
+mod restore;
 mod second_factor;
 mod session;
 mod signup;
@@ -20,6 +21,7 @@ pub(super) use passkey::{
 };
 pub(super) use reset::password_reset;
 pub(super) use reset_confirm::confirm as password_reset_confirm;
+pub(super) use restore::restore as account_restore;
 pub(super) use second_factor::{complete as mfa_complete, factor, step_up, token_body};
 pub(super) use session::{exchange as session_exchange, get as session_get};
 pub(super) use signup::signup;

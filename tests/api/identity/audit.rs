@@ -20,6 +20,27 @@ fn independent_hash(prev: &str, org: &str, e: &Value) -> String {
     let target = |k: &str| e["target"].get(k).cloned().unwrap_or(Value::Null);
     // serde_json's map is ordered by key (no preserve_order feature): sorted, compact.
     let details = serde_json::to_string(&e["details"]).expect("details");
+    if let Some(d) = e["pii_digest"].as_str() {
+        // v2: the personal fields through the salted digest (checked while the salt is kept).
+        if let Some(salt) = e["pii_salt"].as_str() {
+            let personal = json!([e["actor"]["id"], target("id"), e["ip"], details]);
+            let data = format!("{salt}\n{personal}");
+            assert_eq!(hex::encode(sha2::Sha256::digest(data.as_bytes())), d, "{e}");
+        }
+        let array = json!([
+            "v2",
+            org,
+            e["seq"],
+            e["action"],
+            e["actor"]["type"],
+            target("type"),
+            e["request_id"],
+            e["created_at"],
+            d
+        ]);
+        let data = format!("{prev}\n{array}");
+        return hex::encode(sha2::Sha256::digest(data.as_bytes()));
+    }
     let array = json!([
         org,
         e["seq"],
@@ -45,13 +66,15 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-const ENTRY_KEYS: [&str; 10] = [
+const ENTRY_KEYS: [&str; 12] = [
     "action",
     "actor",
     "created_at",
     "details",
     "hash",
     "ip",
+    "pii_digest",
+    "pii_salt",
     "prev_hash",
     "request_id",
     "seq",

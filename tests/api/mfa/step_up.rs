@@ -72,14 +72,36 @@ async fn sensitive(by: &Caller, org: &str, member: &str, password: &str) -> Vec<
             by.delete("/v1/me/passkeys/pky_0000000000000000000000000")
                 .await,
         ),
-        (
-            "POST /v1/me/password".into(),
-            by.post(
-                "/v1/me/password",
-                &json!({"current_password": password, "new_password": "a new password 123"}),
-            )
-            .await,
-        ),
+    ]
+    .into_iter()
+    .chain(own_account(by, password).await)
+    .collect()
+}
+
+/// The caller's password change, then their account's deletion (with the password the
+/// change left).
+async fn own_account(by: &Caller, password: &str) -> Vec<(String, Reply)> {
+    let changed = by
+        .post(
+            "/v1/me/password",
+            &json!({"current_password": password, "new_password": "a new password 123"}),
+        )
+        .await;
+    let now = if changed.status == 204 {
+        "a new password 123"
+    } else {
+        password
+    };
+    let deleted = by
+        .call(
+            edge_tests::Method::DELETE,
+            "/v1/me",
+            Some(&json!({"password": now})),
+        )
+        .await;
+    vec![
+        ("POST /v1/me/password".into(), changed),
+        ("DELETE /v1/me".into(), deleted),
     ]
 }
 
@@ -145,6 +167,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
             ("DELETE /v1/orgs/{org}".to_owned(), 204),
             ("DELETE /v1/me/passkeys/{id}".to_owned(), 404),
             ("POST /v1/me/password".to_owned(), 204),
+            ("DELETE /v1/me".to_owned(), 202),
         ]
     );
     // A user without a factor is not held, and a member may always leave.
@@ -156,7 +179,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
         .iter()
         .map(|(_, r)| r.status)
         .collect();
-    assert_eq!(statuses, [201, 200, 204, 204, 404, 204]);
+    assert_eq!(statuses, [201, 200, 204, 204, 404, 204, 202]);
 }
 
 async fn a_stale_second_factor_is_not_enough(s: &Suite) {

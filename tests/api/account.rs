@@ -1,0 +1,12 @@
+//! The account lifecycle: `DELETE /v1/me` (password, step-up, `last_owner`), the grace period
+//! (every session ends at once; sign-in answers `account_pending_deletion` with a restore
+//! token; `POST /v1/me/restore`), and the sweep's hard delete after it (audit entries
+//! anonymised while the organization's chain still verifies).
+
+mod lifecycle;
+
+use libtest_mimic::Trial;
+
+pub fn trials() -> Vec<Trial> {
+    lifecycle::trials()
+}
