@@ -2,8 +2,9 @@
 //! step with the route table: every public route is documented with exactly its methods, and
 //! nothing else is.
 
-/// The document, served as is.
-pub const DOCUMENT: &str = include_str!("../openapi.json");
+/// The document, served as written in `core/openapi.json` but without the whitespace between
+/// tokens (`core/build.rs`).
+pub const DOCUMENT: &str = include_str!(concat!(env!("OUT_DIR"), "/openapi.min.json"));
 
 #[cfg(test)]
 mod tests {
@@ -88,6 +89,14 @@ mod tests {
         let schemes = &doc["components"]["securitySchemes"];
         assert_eq!(schemes["bearerJwt"]["scheme"], "bearer");
         assert_eq!(schemes["apiKey"]["scheme"], "bearer");
+    }
+
+    #[test]
+    fn the_embedded_document_is_the_written_one() {
+        let written: Value = serde_json::from_str(include_str!("../openapi.json")).unwrap();
+        let embedded: Value = serde_json::from_str(DOCUMENT).unwrap();
+        assert_eq!(written, embedded);
+        assert!(DOCUMENT.len() * 10 < include_str!("../openapi.json").len() * 7);
     }
 
     #[test]

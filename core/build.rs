@@ -1,0 +1,36 @@
+//! The OpenAPI document is kept pretty-printed in `core/openapi.json` for review and diffs; the
+//! worker embeds it with the whitespace between tokens removed (a JSON-aware strip, so member
+//! order and every string stay exactly as written): about 6 KB less wasm after gzip.
+
+use std::{env, fs, path::PathBuf};
+
+fn main() {
+    println!("cargo:rerun-if-changed=openapi.json");
+    let text = fs::read_to_string("openapi.json").expect("read core/openapi.json");
+    let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
+    fs::write(out.join("openapi.min.json"), minify(&text)).expect("write openapi.min.json");
+}
+
+/// `text` without the whitespace outside strings.
+fn minify(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c == '"' {
+            in_string = true;
+            out.push(c);
+        } else if !c.is_whitespace() {
+            out.push(c);
+        }
+    }
+    out
+}
