@@ -18,6 +18,7 @@ mod permissions;
 mod quota;
 mod restart;
 mod search;
+mod shapes;
 mod shares;
 mod tenancy;
 mod validation;

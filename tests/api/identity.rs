@@ -17,9 +17,12 @@ mod invitations;
 mod jwt;
 pub(crate) mod kit;
 mod mass_assignment;
+mod members;
 mod one_time;
+mod org_input;
 mod races;
 mod rehash;
+mod role_rows;
 mod roles;
 mod tenancy;
 mod tokens;
@@ -32,11 +35,13 @@ pub fn trials() -> Vec<Trial> {
         tokens::trials(),
         email::trials(),
         invitations::trials(),
+        members::trials(),
         api_keys::trials(),
         roles::trials(),
         tenancy::trials(),
         mass_assignment::trials(),
         input::trials(),
+        org_input::trials(),
         audit::trials(),
         audit_pages::trials(),
         rehash::trials(),

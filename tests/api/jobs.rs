@@ -4,6 +4,7 @@
 
 mod api;
 mod delivery;
+mod idempotency;
 pub(crate) mod kit;
 mod proxy;
 mod retries;
@@ -18,6 +19,7 @@ use libtest_mimic::Trial;
 pub fn trials() -> Vec<Trial> {
     [
         api::trials(),
+        idempotency::trials(),
         delivery::trials(),
         sweep::trials(),
         webhook::trials(),
