@@ -16,7 +16,9 @@ mod input;
 mod invitations;
 mod jwt;
 pub(crate) mod kit;
+pub mod leaks;
 mod mass_assignment;
+mod me;
 mod members;
 mod one_time;
 mod org_input;
@@ -32,6 +34,7 @@ use libtest_mimic::Trial;
 pub fn trials() -> Vec<Trial> {
     [
         flows::trials(),
+        me::trials(),
         tokens::trials(),
         email::trials(),
         invitations::trials(),
