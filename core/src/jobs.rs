@@ -99,12 +99,15 @@ impl JobSource {
 }
 
 /// The email templates only the edge itself sends (`jobs::send_email` in the glue).
-pub const SYSTEM_EMAIL_TEMPLATES: [&str; 5] = [
+pub const SYSTEM_EMAIL_TEMPLATES: [&str; 8] = [
     "verify_email",
     "password_reset",
     "invitation",
     "new_sign_in",
     "password_changed",
+    "email_change_verify",
+    "email_change_requested",
+    "email_changed",
 ];
 
 /// Whether `template` names one of [`SYSTEM_EMAIL_TEMPLATES`] — compared without case,

@@ -10,6 +10,7 @@ pub mod cookies;
 pub mod cors;
 pub mod documents;
 pub mod drain;
+pub mod email_change;
 pub mod encoding;
 pub mod events;
 pub mod files;

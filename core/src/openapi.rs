@@ -206,6 +206,7 @@ mod tests {
             "POST /v1/auth/verify-email",
             "POST /v1/auth/password-reset",
             "POST /v1/auth/password-reset/confirm",
+            "POST /v1/auth/email/confirm",
             "POST /v1/me/restore",
             "POST /v1/billing/stripe/webhook",
             "PUT /v1/orgs/{org}/files/{id}/content",

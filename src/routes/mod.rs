@@ -7,6 +7,7 @@ mod auth;
 mod billing;
 mod billing_order;
 mod documents;
+mod email;
 mod files;
 mod generations;
 mod health;
@@ -50,6 +51,8 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::MePatch => me::patch(body, cx).await,
         Route::PasswordChange => password::change(body, cx).await,
         Route::MeDelete => account::delete(body, cx).await,
+        Route::EmailChange => email::request(body, cx).await,
+        Route::EmailChangeConfirm => email::confirm(body, cx).await,
         Route::AccountRestore => auth::account_restore(body, cx).await,
         Route::MfaComplete => auth::mfa_complete(body, cx).await,
         Route::StepUp => auth::step_up(body, cx).await,

@@ -1,12 +1,16 @@
 //! The account lifecycle: `DELETE /v1/me` (password, step-up, `last_owner`), the grace period
 //! (every session ends at once; sign-in answers `account_pending_deletion` with a restore
 //! token; `POST /v1/me/restore`), and the sweep's hard delete after it (audit entries
-//! anonymised while the organization's chain still verifies).
+//! anonymised while the organization's chain still verifies), and the change of email address.
 
+mod email;
 mod lifecycle;
 
 use libtest_mimic::Trial;
 
 pub fn trials() -> Vec<Trial> {
     lifecycle::trials()
+        .into_iter()
+        .chain(email::trials())
+        .collect()
 }

@@ -21,6 +21,8 @@ pub enum Route {
     MePatch,
     PasswordChange,
     MeDelete,
+    EmailChange,
+    EmailChangeConfirm,
     AccountRestore,
     MfaComplete,
     StepUp,

@@ -57,6 +57,8 @@ pub const ROUTES: &[RouteDef] = &[
     def("PATCH", "/v1/me", Route::MePatch),
     def("POST", "/v1/me/password", Route::PasswordChange),
     def("DELETE", "/v1/me", Route::MeDelete),
+    def("POST", "/v1/me/email", Route::EmailChange),
+    def("POST", "/v1/auth/email/confirm", Route::EmailChangeConfirm),
     def("POST", "/v1/me/restore", Route::AccountRestore),
     def("GET", "/v1/me/mfa", Route::MfaStatus),
     def("POST", "/v1/me/mfa/totp", Route::MfaTotpEnroll),

@@ -26,4 +26,4 @@ pub(super) use second_factor::{complete as mfa_complete, factor, step_up, token_
 pub(super) use session::{exchange as session_exchange, get as session_get};
 pub(super) use signup::signup;
 pub(super) use tokens::{jwks, logout, refresh};
-pub(super) use verify::verify_email;
+pub(super) use verify::{invalid_token, verify_email};

@@ -78,8 +78,8 @@ async fn sensitive(by: &Caller, org: &str, member: &str, password: &str) -> Vec<
     .collect()
 }
 
-/// The caller's password change, then their account's deletion (with the password the
-/// change left).
+/// The caller's password change, a change of their email address, then their account's
+/// deletion (with the password the change left).
 async fn own_account(by: &Caller, password: &str) -> Vec<(String, Reply)> {
     let changed = by
         .post(
@@ -92,6 +92,12 @@ async fn own_account(by: &Caller, password: &str) -> Vec<(String, Reply)> {
     } else {
         password
     };
+    let email = by
+        .post(
+            "/v1/me/email",
+            &json!({"new_email": edge_tests::random::email(), "password": now}),
+        )
+        .await;
     let deleted = by
         .call(
             edge_tests::Method::DELETE,
@@ -101,6 +107,7 @@ async fn own_account(by: &Caller, password: &str) -> Vec<(String, Reply)> {
         .await;
     vec![
         ("POST /v1/me/password".into(), changed),
+        ("POST /v1/me/email".into(), email),
         ("DELETE /v1/me".into(), deleted),
     ]
 }
@@ -167,6 +174,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
             ("DELETE /v1/orgs/{org}".to_owned(), 204),
             ("DELETE /v1/me/passkeys/{id}".to_owned(), 404),
             ("POST /v1/me/password".to_owned(), 204),
+            ("POST /v1/me/email".to_owned(), 202),
             ("DELETE /v1/me".to_owned(), 202),
         ]
     );
@@ -179,7 +187,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
         .iter()
         .map(|(_, r)| r.status)
         .collect();
-    assert_eq!(statuses, [201, 200, 204, 204, 404, 204, 202]);
+    assert_eq!(statuses, [201, 200, 204, 204, 404, 204, 202, 202]);
 }
 
 async fn a_stale_second_factor_is_not_enough(s: &Suite) {
