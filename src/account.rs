@@ -110,6 +110,29 @@ pub async fn sweep(env: &Env) -> Result<u64, ApiError> {
     Ok(purged)
 }
 
+/// Every address the account had, lower-cased: the current one, those it asked to change to
+/// (confirmed or not), and those an email change recorded as left behind.
+async fn addresses(db: &D1Database, user: &Due) -> Result<Vec<String>, ApiError> {
+    let mut out = vec![user.email.to_lowercase()];
+    let asked: Vec<serde_json::Value> = db::all(sql!(
+        db,
+        "SELECT new_email AS email FROM email_changes WHERE user_id = ?1 \
+         UNION SELECT lower(json_extract(details, '$.old_email')) FROM audit_log \
+         WHERE action = 'user.email_changed' AND (actor_id = ?1 OR target_id = ?1)",
+        &user.id
+    ))
+    .await?;
+    for a in asked {
+        if let Some(e) = a["email"].as_str() {
+            let e = e.to_lowercase();
+            if !e.is_empty() && !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// One account's hard delete, as one batch: organizations it alone belonged to are deleted
 /// (their R2 objects purged like an organization delete); in the others its documents stay as
 /// organization data under the pseudonym, an organization it left without an owner gets its
@@ -135,14 +158,27 @@ async fn purge(env: &Env, db: &D1Database, user: &Due, alias: &str) -> Result<()
             }
         }
     };
-    let about: Vec<StoredEntry> = db::all(sql!(
-        db,
-        "SELECT * FROM audit_log WHERE actor_id = ?1 OR target_id = ?1 \
-         OR instr(details, ?1) > 0 OR instr(lower(details), ?2) > 0",
-        &user.id,
-        user.email.to_lowercase()
-    ))
-    .await?;
+    let emails = addresses(db, user).await?;
+    let mut about: Vec<StoredEntry> = Vec::new();
+    for email in &emails {
+        let found: Vec<StoredEntry> = db::all(sql!(
+            db,
+            "SELECT * FROM audit_log WHERE actor_id = ?1 OR target_id = ?1 \
+             OR instr(details, ?1) > 0 OR instr(lower(details), ?2) > 0",
+            &user.id,
+            email
+        ))
+        .await?;
+        for f in found {
+            if !about
+                .iter()
+                .any(|a| a.entry.org_id == f.entry.org_id && a.entry.seq == f.entry.seq)
+            {
+                about.push(f);
+            }
+        }
+    }
+    let emails: Vec<&str> = emails.iter().map(String::as_str).collect();
     let events: Vec<Event> = plan
         .kept
         .iter()
@@ -163,7 +199,7 @@ async fn purge(env: &Env, db: &D1Database, user: &Due, alias: &str) -> Result<()
     let build = || -> Result<Vec<D1PreparedStatement>, ApiError> {
         let mut stmts = Vec::new();
         for s in &about {
-            let Some(e) = s.entry.anonymised(&user.id, &user.email, alias) else {
+            let Some(e) = s.entry.anonymised(&user.id, &emails, alias) else {
                 continue;
             };
             stmts.push(sql!(

@@ -76,7 +76,7 @@ impl Entry {
     /// `pseudonym`, the IP of the user's own actions goes, and any string in the details that
     /// mentions the id or the email is replaced. `None` if the entry does not mention them.
     /// A v2 entry loses its salt; a v1 entry becomes [`V1_ANONYMISED`].
-    pub fn anonymised(&self, user_id: &str, email: &str, pseudonym: &str) -> Option<Self> {
+    pub fn anonymised(&self, user_id: &str, emails: &[&str], pseudonym: &str) -> Option<Self> {
         let mut e = self.clone();
         let mut changed = false;
         if e.actor_id.as_deref() == Some(user_id) {
@@ -89,7 +89,7 @@ impl Entry {
             changed = true;
         }
         if let Ok(mut details) = serde_json::from_str::<serde_json::Value>(&e.details) {
-            if scrub(&mut details, user_id, email, pseudonym) {
+            if scrub(&mut details, user_id, emails, pseudonym) {
                 e.details = details.to_string();
                 changed = true;
             }
@@ -105,13 +105,16 @@ impl Entry {
     }
 }
 
-/// Replaces strings naming the user (id, or email case-insensitively) in a JSON value.
-fn scrub(v: &mut serde_json::Value, user_id: &str, email: &str, pseudonym: &str) -> bool {
+/// Replaces strings naming the user (id, or any address they had, case-insensitively) in a
+/// JSON value.
+fn scrub(v: &mut serde_json::Value, user_id: &str, emails: &[&str], pseudonym: &str) -> bool {
     use serde_json::Value;
     match v {
         Value::String(s) => {
             let lower = s.to_lowercase();
-            let hit_email = !email.is_empty() && lower.contains(&email.to_lowercase());
+            let hit_email = emails
+                .iter()
+                .any(|e| !e.is_empty() && lower.contains(&e.to_lowercase()));
             if hit_email {
                 *s = "[deleted]".to_owned();
                 true
@@ -124,10 +127,10 @@ fn scrub(v: &mut serde_json::Value, user_id: &str, email: &str, pseudonym: &str)
         }
         Value::Array(a) => a
             .iter_mut()
-            .fold(false, |acc, x| scrub(x, user_id, email, pseudonym) | acc),
+            .fold(false, |acc, x| scrub(x, user_id, emails, pseudonym) | acc),
         Value::Object(o) => o
             .values_mut()
-            .fold(false, |acc, x| scrub(x, user_id, email, pseudonym) | acc),
+            .fold(false, |acc, x| scrub(x, user_id, emails, pseudonym) | acc),
         _ => false,
     }
 }
@@ -422,7 +425,7 @@ mod tests {
         for s in &mut c {
             s.entry = s
                 .entry
-                .anonymised("usr_1", "ann@example.com", "deleted-user-x")
+                .anonymised("usr_1", &["ann@example.com"], "deleted-user-x")
                 .unwrap();
             assert_eq!(s.entry.actor_id.as_deref(), Some("deleted-user-x"));
             assert_eq!(s.entry.ip, None);
@@ -434,7 +437,10 @@ mod tests {
         assert_eq!(verify_chain(&c), Ok(()));
         assert_eq!(paged(&c, 2).0.result(), Ok(()));
         // Not about the user: left alone.
-        assert_eq!(c[1].entry.anonymised("usr_2", "bob@example.com", "p"), None);
+        assert_eq!(
+            c[1].entry.anonymised("usr_2", &["bob@example.com"], "p"),
+            None
+        );
         // Anonymised entries still link: a removed one is found.
         let mut d = c.clone();
         d.remove(2);

@@ -19,7 +19,7 @@ pub fn trials() -> Vec<Trial> {
     ]
 }
 
-async fn request(api: &Api, access: &str, new_email: &str, password: &str) -> Reply {
+pub(super) async fn request(api: &Api, access: &str, new_email: &str, password: &str) -> Reply {
     Caller::bearer(api, access)
         .post(
             "/v1/me/email",
@@ -28,14 +28,14 @@ async fn request(api: &Api, access: &str, new_email: &str, password: &str) -> Re
         .await
 }
 
-async fn confirm(api: &Api, token: &str) -> Reply {
+pub(super) async fn confirm(api: &Api, token: &str) -> Reply {
     Caller::anon(api)
         .post("/v1/auth/email/confirm", &json!({"token": token}))
         .await
 }
 
 /// The token of the `n`-th (1-based) `email_change_verify` job to `to`.
-async fn token(s: &Suite, to: &str, n: usize) -> String {
+pub(super) async fn token(s: &Suite, to: &str, n: usize) -> String {
     let jobs = wait_emails(s, to, "email_change_verify", n).await;
     jobs[n - 1]["payload"]["token"]
         .as_str()
