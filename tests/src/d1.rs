@@ -8,7 +8,27 @@ use std::time::Duration;
 
 /// Runs `sql` against the local D1 in `persist` and returns the rows of its last statement.
 /// Panics (failing the trial) if wrangler fails or does not answer within 60 s.
+///
+/// The worker under test holds the same SQLite file open and other trials write through it at
+/// the same time, so wrangler can meet `SQLITE_BUSY`. A busy database refused the statement
+/// (nothing ran), so it is tried again with a growing pause, up to about ten seconds in all.
 pub async fn execute(persist: &Path, sql: &str) -> Vec<serde_json::Value> {
+    let mut pause = Duration::from_millis(100);
+    for attempt in 1.. {
+        match run(persist, sql).await {
+            Ok(stdout) => return last_rows(&stdout),
+            Err(out) if out.contains("SQLITE_BUSY") && attempt < 9 => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_secs(3));
+            }
+            Err(out) => panic!("wrangler d1 execute failed (attempt {attempt}): {out}"),
+        }
+    }
+    unreachable!("the loop returns or panics")
+}
+
+/// One `wrangler d1 execute`: its stdout when it succeeds, stdout and stderr when it fails.
+async fn run(persist: &Path, sql: &str) -> Result<String, String> {
     let mut cmd = project::command(project::wrangler());
     cmd.args(["d1", "execute", "DB", "--local", "--json", "--persist-to"])
         .arg(persist)
@@ -21,13 +41,16 @@ pub async fn execute(persist: &Path, sql: &str) -> Vec<serde_json::Value> {
         .await
         .expect("wrangler d1 execute within 60 s")
         .expect("wrangler d1 execute runs");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "wrangler d1 execute failed: {stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    // `--json` prints an array of statement results, each with its `results` rows.
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(format!("{stdout}{}", String::from_utf8_lossy(&out.stderr)))
+    }
+}
+
+/// `--json` prints an array of statement results, each with its `results` rows.
+fn last_rows(stdout: &str) -> Vec<serde_json::Value> {
     let parsed: serde_json::Value = serde_json::from_str(stdout.trim())
         .unwrap_or_else(|e| panic!("wrangler d1 execute --json printed no JSON ({e}): {stdout}"));
     parsed
