@@ -99,7 +99,7 @@ impl JobSource {
 }
 
 /// The email templates only the edge itself sends (`jobs::send_email` in the glue).
-pub const SYSTEM_EMAIL_TEMPLATES: [&str; 8] = [
+pub const SYSTEM_EMAIL_TEMPLATES: [&str; 10] = [
     "verify_email",
     "password_reset",
     "invitation",
@@ -108,6 +108,8 @@ pub const SYSTEM_EMAIL_TEMPLATES: [&str; 8] = [
     "email_change_verify",
     "email_change_requested",
     "email_changed",
+    "account_deletion_scheduled",
+    "webhook_endpoint_disabled",
 ];
 
 /// Whether `template` names one of [`SYSTEM_EMAIL_TEMPLATES`] — compared without case,
@@ -285,6 +287,8 @@ mod tests {
             "Password_Reset",
             " invitation ",
             "verify-email",
+            "account_deletion_scheduled",
+            "Webhook-Endpoint-Disabled",
         ] {
             assert!(is_system_template(t), "{t}");
         }
