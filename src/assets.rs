@@ -45,7 +45,10 @@ pub async fn demo_page(cx: &Ctx, name: &str) -> ApiResult {
 /// The text of the asset `name` (a file name in `build/assets/`). A missing binding or file is
 /// a deployment fault: a logged 500 `internal`, never a panic.
 async fn text(cx: &Ctx, name: &str) -> Result<String, ApiError> {
-    let assets = cx.env.assets("ASSETS").or_internal("assets binding ASSETS")?;
+    let assets = cx
+        .env
+        .assets("ASSETS")
+        .or_internal("assets binding ASSETS")?;
     // The binding looks at the path only; the host is a placeholder.
     let mut resp = assets
         .fetch(format!("https://assets.invalid/{name}"), None)

@@ -34,7 +34,10 @@ async fn the_openapi_document_is_the_written_one_with_the_api_headers(s: &Suite)
     r.expect_status(200);
     let written: Value =
         serde_json::from_slice(&read("core/openapi.json")).expect("core/openapi.json is JSON");
-    assert!(r.json() == written, "the served document differs from core/openapi.json");
+    assert!(
+        r.json() == written,
+        "the served document differs from core/openapi.json"
+    );
     assert!(
         r.body.len() < read("core/openapi.json").len(),
         "served without the whitespace"
@@ -58,7 +61,8 @@ async fn the_demo_pages_come_with_a_fresh_nonce(s: &Suite) {
             r.expect_status(200);
             assert!(r.header("x-request-id").is_some(), "{path}");
             assert!(
-                r.header("content-type").is_some_and(|c| c.starts_with("text/html")),
+                r.header("content-type")
+                    .is_some_and(|c| c.starts_with("text/html")),
                 "{path}"
             );
             assert_security_headers(r, path);
