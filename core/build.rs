@@ -1,6 +1,8 @@
 //! The OpenAPI document is kept pretty-printed in `core/openapi.json` for review and diffs; the
-//! worker embeds it with the whitespace between tokens removed (a JSON-aware strip, so member
-//! order and every string stay exactly as written): about 6 KB less wasm after gzip.
+//! core tests read it with the whitespace between tokens removed (`openapi::DOCUMENT`; a
+//! JSON-aware strip, so member order and every string stay exactly as written). The worker does
+//! not embed it: `scripts/build` writes the same bytes to `build/assets/openapi.json`, served
+//! through the `ASSETS` binding.
 
 use std::{env, fs, path::PathBuf};
 

@@ -10,6 +10,7 @@
 
 mod account;
 mod admin;
+mod assets;
 mod audit;
 mod auth;
 mod body;

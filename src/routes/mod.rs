@@ -37,7 +37,7 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::Health => health::live(),
         Route::HealthReady => health::ready(cx).await,
         Route::Jwks => auth::jwks(cx),
-        Route::OpenApi => openapi(),
+        Route::OpenApi => crate::assets::openapi(cx).await,
         Route::Signup => auth::signup(body, cx).await,
         Route::Login => auth::login(body, cx).await,
         Route::Refresh => auth::refresh(body, cx).await,
@@ -140,8 +140,8 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::RoomTicket => rooms::ticket(cx).await,
         Route::RoomConnect => rooms::connect(cx).await,
         Route::RoomPresence => rooms::presence(cx).await,
-        Route::DemoRooms => rooms::demo(),
-        Route::DemoPasskeys => passkeys::demo(),
+        Route::DemoRooms => crate::assets::demo_page(cx, "rooms_demo.html").await,
+        Route::DemoPasskeys => crate::assets::demo_page(cx, "passkeys_demo.html").await,
         Route::TestRoomEvents => testing::room_events(cx).await,
         Route::OriginProxy => proxy::forward(body, cx).await,
         Route::TestSweep => crate::http::json(200, &crate::jobs::sweep::run(&cx.env).await?),
@@ -155,17 +155,4 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::TestTenantId => testing::tenant_id(cx),
         Route::TestTenantWindows => testing::tenant_windows(cx).await,
     }
-}
-
-/// The OpenAPI 3.1 document (kept in step with the route table by a test in `edge-core`).
-fn openapi() -> ApiResult {
-    let mut resp = worker::Response::from_bytes(edge_core::openapi::DOCUMENT.as_bytes().to_vec())
-        .map_err(|e| crate::http::internal("openapi", e))?;
-    let _ = resp
-        .headers_mut()
-        .set("Content-Type", "application/json; charset=utf-8");
-    let _ = resp
-        .headers_mut()
-        .set("Cache-Control", "public, max-age=300");
-    Ok(resp)
 }

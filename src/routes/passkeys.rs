@@ -2,7 +2,8 @@
 //! who already has one (an authenticator app or a passkey) needs a recent one, as for removing
 //! one; renaming and listing do not. Registration is audited as TOTP enrollment is
 //! (`auth.passkey_added` in each of the user's organizations, no email). The checks are
-//! `edge_core::webauthn`; the demo page (`GET /demo/passkeys`) runs both ceremonies.
+//! `edge_core::webauthn`; the demo page (`GET /demo/passkeys`, served by `crate::assets`) runs
+//! both ceremonies.
 
 use super::identity::{user_orgs, UserRow};
 use super::mfa::commit;
@@ -19,7 +20,7 @@ use edge_core::webauthn::{self, Ceremony, Failure};
 use edge_core::{ApiError, FieldError};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use worker::{D1Database, Response};
+use worker::D1Database;
 
 fn not_found() -> ApiError {
     ApiError::not_found("No such passkey.")
@@ -262,23 +263,4 @@ pub async fn delete(cx: &Ctx) -> ApiResult {
         return Err(not_found());
     }
     Ok(http::empty(204))
-}
-
-/// `GET /demo/passkeys`: a self-contained page that signs up or in with a password, registers
-/// a passkey and signs in with it. Its script runs under a per-response nonce and talks to
-/// this origin only. Load it from an allowed origin (`WEBAUTHN_ORIGINS`, e.g.
-/// `http://localhost:8787`: an IP address cannot be an RP id).
-pub fn demo() -> ApiResult {
-    let nonce = hex(&platform::random::<16>());
-    let page = include_str!("passkeys_demo.html").replace("{{NONCE}}", &nonce);
-    let mut resp = Response::from_html(page).or_internal("demo page")?;
-    let h = resp.headers_mut();
-    let _ = h.set(
-        "Content-Security-Policy",
-        &format!(
-            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
-             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-        ),
-    );
-    Ok(resp)
 }

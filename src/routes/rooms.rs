@@ -1,6 +1,7 @@
 //! Realtime rooms: tickets, the WebSocket connect (every check before the upgrade, then the
-//! room's `ROOM` object takes the socket), presence, and the demo page. The protocol itself is
-//! `edge_core::rooms`; the object is `edge_durable_objects::Room`.
+//! room's `ROOM` object takes the socket) and presence; the demo page is served by
+//! `crate::assets`. The protocol itself is `edge_core::rooms`; the object is
+//! `edge_durable_objects::Room`.
 
 use crate::auth::{self, Credential, OrgAccess};
 use crate::ctx::Ctx;
@@ -13,7 +14,7 @@ use edge_core::rooms::{self, Identity, RoomName, Ticket};
 use edge_core::sealed;
 use edge_core::ApiError;
 use serde_json::{json, Value};
-use worker::{Headers, Method, Request, RequestInit, Response};
+use worker::{Headers, Method, Request, RequestInit};
 
 fn no_room() -> ApiError {
     ApiError::not_found("No such room.")
@@ -233,21 +234,4 @@ pub async fn presence(cx: &Ctx) -> ApiResult {
             .or_internal("room presence answer")?;
     p["room"] = json!(room.as_str());
     http::json(200, &p)
-}
-
-/// `GET /demo/rooms`: a self-contained chat page. Its script runs under a per-response nonce;
-/// it talks to this origin only.
-pub fn demo() -> ApiResult {
-    let nonce = edge_core::encoding::hex(&platform::random::<16>());
-    let page = include_str!("rooms_demo.html").replace("{{NONCE}}", &nonce);
-    let mut resp = Response::from_html(page).or_internal("demo page")?;
-    let h = resp.headers_mut();
-    let _ = h.set(
-        "Content-Security-Policy",
-        &format!(
-            "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; \
-             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
-        ),
-    );
-    Ok(resp)
 }

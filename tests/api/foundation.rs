@@ -2,6 +2,7 @@
 //! request ids, CORS, security headers, panic containment, the job transport to the origin,
 //! structured logs, and the build's exports.
 
+mod assets;
 mod body;
 mod cors;
 mod exports;
@@ -25,6 +26,7 @@ pub const LISTED_ORIGIN: &str = "https://app.test.example";
 pub fn trials() -> Vec<Trial> {
     [
         health::trials(),
+        assets::trials(),
         body::trials(),
         request_id::trials(),
         cors::trials(),
