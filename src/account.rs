@@ -137,7 +137,8 @@ async fn addresses(db: &D1Database, user: &Due) -> Result<Vec<String>, ApiError>
 /// (their R2 objects purged like an organization delete); in the others its documents stay as
 /// organization data under the pseudonym, an organization it left without an owner gets its
 /// longest-standing member as owner, and every audit entry about it is anonymised. The user
-/// row goes last; sessions, refresh tokens, factors, memberships and tokens cascade with it.
+/// row goes last; sessions, refresh tokens, factors, memberships, tokens and export rows
+/// cascade with it, and the purge of its R2 prefix (its exports) is recorded with it.
 async fn purge(env: &Env, db: &D1Database, user: &Due, alias: &str) -> Result<(), ApiError> {
     let plan = match account::plan(&memberships(db, &user.id).await?) {
         Ok(p) => p,
@@ -256,6 +257,7 @@ async fn purge(env: &Env, db: &D1Database, user: &Due, alias: &str) -> Result<()
             &user.id,
             alias
         )?);
+        stmts.push(crate::jobs::purge::record_user(db, &user.id)?);
         stmts.push(sql!(
             db,
             "DELETE FROM users WHERE id = ?1 AND purge_at IS NOT NULL AND purge_at <= ?2",
@@ -267,10 +269,12 @@ async fn purge(env: &Env, db: &D1Database, user: &Due, alias: &str) -> Result<()
     audit::write(db, &origin, &events, build)
         .await
         .map_err(audit::WriteError::into_api)?;
-    for org in &plan.sole {
-        if let Some(prefix) = edge_core::purge::org_prefix(org) {
-            crate::jobs::purge::run_now(env, &prefix).await;
-        }
+    let prefixes = plan
+        .sole
+        .iter()
+        .filter_map(|o| edge_core::purge::org_prefix(o));
+    for prefix in prefixes.chain(edge_core::account_export::user_prefix(&user.id)) {
+        crate::jobs::purge::run_now(env, &prefix).await;
     }
     Ok(())
 }

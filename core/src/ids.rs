@@ -19,6 +19,7 @@ pub enum IdKind {
     Event,
     WebhookEndpoint,
     Passkey,
+    Export,
 }
 
 impl IdKind {
@@ -37,6 +38,7 @@ impl IdKind {
             IdKind::Event => "evt",
             IdKind::WebhookEndpoint => "whe",
             IdKind::Passkey => "pky",
+            IdKind::Export => "exp",
         }
     }
 }

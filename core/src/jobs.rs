@@ -99,7 +99,7 @@ impl JobSource {
 }
 
 /// The email templates only the edge itself sends (`jobs::send_email` in the glue).
-pub const SYSTEM_EMAIL_TEMPLATES: [&str; 10] = [
+pub const SYSTEM_EMAIL_TEMPLATES: [&str; 11] = [
     "verify_email",
     "password_reset",
     "invitation",
@@ -110,6 +110,7 @@ pub const SYSTEM_EMAIL_TEMPLATES: [&str; 10] = [
     "email_changed",
     "account_deletion_scheduled",
     "webhook_endpoint_disabled",
+    "account_export_ready",
 ];
 
 /// Whether `template` names one of [`SYSTEM_EMAIL_TEMPLATES`] — compared without case,

@@ -3,6 +3,7 @@
 //! state machine. Nothing here imports `worker`, so all of it is unit-tested natively.
 
 pub mod account;
+pub mod account_export;
 pub mod audit;
 pub mod caller;
 pub mod config;

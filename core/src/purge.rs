@@ -1,7 +1,7 @@
-//! Removing stored data for good: the rules of an R2 purge (everything under one prefix, e.g.
-//! a deleted organization's `orgs/{org_id}/`), which is recorded in D1 in the same batch as
-//! the deletion and then worked off — by the deleting request, then by the sweep — until R2
-//! has nothing left under the prefix.
+//! Removing stored data for good: the rules of an R2 purge (everything under one prefix: a
+//! deleted organization's `orgs/{org_id}/` or a removed account's `users/{user_id}/`), which
+//! is recorded in D1 in the same batch as the deletion and then worked off — by the deleting
+//! request, then by the sweep — until R2 has nothing left under the prefix.
 //!
 //! A purge is done only when a listing of the prefix came back empty, no open multipart
 //! upload of it is left to abort, and it is older than [`GRACE_S`]: an upload that was
@@ -29,12 +29,21 @@ pub fn org_prefix(org_id: &str) -> Option<String> {
     ids::is_id(IdKind::Org, org_id).then(|| format!("orgs/{org_id}/"))
 }
 
+/// Whether `prefix` is one this module purges: one organization's `orgs/{org_id}/` or one
+/// user's `users/{user_id}/` (their account exports), for a real id, never wider.
+pub fn is_purgeable(prefix: &str) -> bool {
+    let one = |root: &str, kind: IdKind| {
+        prefix
+            .strip_prefix(root)
+            .and_then(|p| p.strip_suffix('/'))
+            .is_some_and(|id| ids::is_id(kind, id))
+    };
+    one("orgs/", IdKind::Org) || one("users/", IdKind::User)
+}
+
 /// Whether a key lies under a prefix this module would purge (a guard before any delete).
 pub fn is_under(prefix: &str, key: &str) -> bool {
-    let org = prefix
-        .strip_prefix("orgs/")
-        .and_then(|p| p.strip_suffix('/'));
-    org.is_some_and(|o| ids::is_id(IdKind::Org, o)) && key.starts_with(prefix)
+    is_purgeable(prefix) && key.starts_with(prefix)
 }
 
 /// What to do with one recorded open multipart upload after an abort attempt.
@@ -103,6 +112,18 @@ mod tests {
         assert!(!is_under(&p, "bench/x"));
         for wide in ["", "orgs/", "orgs", "bench/", &format!("orgs/{org}")] {
             assert!(!is_under(wide, &format!("{p}files/fil_b")), "{wide}");
+        }
+        let user = crate::ids::new_id(IdKind::User, [8u8; 16]);
+        let u = crate::account_export::user_prefix(&user).unwrap_or_default();
+        assert!(is_purgeable(&u));
+        assert!(is_under(&u, &format!("{u}exports/exp_x.json")));
+        for wide in [
+            "users/",
+            "users//",
+            &format!("users/{org}/"),
+            &format!("orgs/{user}/"),
+        ] {
+            assert!(!is_purgeable(wide), "{wide}");
         }
     }
 

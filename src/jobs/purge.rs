@@ -38,6 +38,22 @@ pub fn record_org(db: &D1Database, org_id: &str) -> Result<worker::D1PreparedSta
     )
 }
 
+/// The statement that records the purge of user `user_id`'s objects (their account
+/// exports): put it in the batch of the account's hard delete.
+pub fn record_user(
+    db: &D1Database,
+    user_id: &str,
+) -> Result<worker::D1PreparedStatement, ApiError> {
+    let prefix = edge_core::account_export::user_prefix(user_id)
+        .ok_or_else(|| crate::http::internal("purge", "not a user id"))?;
+    sql!(
+        db,
+        "INSERT OR REPLACE INTO r2_purges (prefix, created_at, uploads) VALUES (?1, ?2, '[]')",
+        &prefix,
+        platform::rfc3339(platform::now())
+    )
+}
+
 /// Works off the purge of `prefix` now (as far as one run goes); the sweep finishes it.
 pub async fn run_now(env: &Env, prefix: &str) {
     let result = async {
@@ -78,10 +94,9 @@ pub async fn sweep(env: &Env) -> Result<u64, ApiError> {
 async fn work(env: &Env, db: &D1Database, row: PurgeRow) -> Result<u64, ApiError> {
     let bucket = storage::bucket(env)?;
     let prefix = row.prefix.as_str();
-    if purge::org_prefix(prefix.trim_start_matches("orgs/").trim_end_matches('/')).as_deref()
-        != Some(prefix)
-    {
-        // Never widen a purge beyond one organization's prefix, whatever a row says.
+    if !purge::is_purgeable(prefix) {
+        // Never widen a purge beyond one organization's or one user's prefix, whatever a
+        // row says.
         db::run(sql!(db, "DELETE FROM r2_purges WHERE prefix = ?1", prefix)).await?;
         return Ok(0);
     }
