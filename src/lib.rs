@@ -20,6 +20,7 @@ mod db;
 mod door;
 mod drain;
 mod events;
+mod exports;
 mod files;
 mod generations;
 mod http;

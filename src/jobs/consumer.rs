@@ -59,6 +59,15 @@ async fn handle_one(m: &Message<serde_json::Value>, env: &Env) -> Result<Ack, Ap
         crate::generations::run::run(env, &g.generation_id).await?;
         return Ok(Ack::Done);
     }
+    if let Ok(e) = serde_json::from_value::<crate::exports::ExportMessage>(m.body().clone()) {
+        // An account export: claimed by its row like a job, retried with its own policy.
+        return Ok(
+            match crate::exports::assemble::run(env, &e.export_id).await? {
+                crate::exports::assemble::Outcome::Done => Ack::Done,
+                crate::exports::assemble::Outcome::RetryIn(s) => Ack::RetryIn(s),
+            },
+        );
+    }
     let Ok(JobMessage { job_id }) = serde_json::from_value::<JobMessage>(m.body().clone()) else {
         log("job_malformed_message", &m.id(), json!({}));
         return Ok(Ack::Done);

@@ -5,7 +5,8 @@
 //! `repo::claim` lets only one delivery run. Expired idempotency records are removed. Abandoned uploads
 //! and unfinished file deletions are cleaned up (`files::sweep`), and R2 purges of
 //! deleted organizations worked off (`jobs::purge`). Accounts past their deletion grace
-//! period are hard-deleted (`account::sweep`).
+//! period are hard-deleted (`account::sweep`), and account exports kept moving and expired
+//! (`exports::sweep`).
 
 use crate::db;
 use crate::platform;
@@ -75,7 +76,8 @@ pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
     let webhooks = crate::webhooks::sweep::run(env).await?;
     let (generations_settled, generations_resent) = crate::generations::sweep(env).await?;
     let accounts_purged = crate::account::sweep(env).await?;
-    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent, "accounts_purged": accounts_purged});
+    let exports = crate::exports::sweep(env).await?;
+    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent, "accounts_purged": accounts_purged, "exports": exports});
     worker::console_log!(
         "{}",
         json!({"level": "info", "msg": "sweep", "report": report})

@@ -8,6 +8,7 @@ mod billing;
 mod billing_order;
 mod documents;
 mod email;
+mod exports;
 mod files;
 mod generations;
 mod health;
@@ -54,6 +55,11 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::EmailChange => email::request(body, cx).await,
         Route::EmailChangeConfirm => email::confirm(body, cx).await,
         Route::AccountRestore => auth::account_restore(body, cx).await,
+        Route::ExportsCreate => exports::create(cx).await,
+        Route::ExportsList => exports::list(cx).await,
+        Route::ExportGet => exports::get(cx).await,
+        Route::ExportDelete => exports::delete(cx).await,
+        Route::ExportContent => exports::content(cx).await,
         Route::MfaComplete => auth::mfa_complete(body, cx).await,
         Route::StepUp => auth::step_up(body, cx).await,
         Route::MfaStatus => mfa::status(cx).await,
@@ -135,6 +141,7 @@ pub async fn dispatch(route: Route, body: Body, cx: &Ctx) -> ApiResult {
         Route::FileSignedUpload => files::signed_upload(body, cx).await,
         Route::FileDownloadUrl => files::download_url(cx).await,
         Route::TestFileObjects => testing::file_objects(cx).await,
+        Route::TestUserObjects => testing::user_objects(cx).await,
         Route::TestR2Put => testing::r2_put(body, cx).await,
         Route::TestR2Get => testing::r2_get(cx).await,
         Route::RoomTicket => rooms::ticket(cx).await,

@@ -173,6 +173,24 @@ pub async fn room_events(cx: &Ctx) -> ApiResult {
 
 /// `GET /__test/files/{org}`: every R2 object under `orgs/{org}/` and every file row of the
 /// organization in any state, so the suite can prove that a refused upload left nothing.
+/// The R2 objects under `users/{user}/` (account exports), keys and sizes.
+pub async fn user_objects(cx: &Ctx) -> ApiResult {
+    let prefix = edge_core::account_export::user_prefix(cx.param("user"))
+        .ok_or_else(|| ApiError::not_found("Not a user id."))?;
+    let listed = crate::storage::bucket(&cx.env)?
+        .list()
+        .prefix(prefix)
+        .execute()
+        .await
+        .or_internal("R2 list")?;
+    let objects: Vec<serde_json::Value> = listed
+        .objects()
+        .iter()
+        .map(|o| serde_json::json!({"key": o.key(), "size": o.size()}))
+        .collect();
+    http::json(200, &serde_json::json!({ "objects": objects }))
+}
+
 pub async fn file_objects(cx: &Ctx) -> ApiResult {
     let org = cx.param("org");
     let bucket = crate::storage::bucket(&cx.env)?;

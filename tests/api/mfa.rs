@@ -7,7 +7,7 @@
 mod breached;
 mod cookie_browser;
 mod cookies;
-mod kit;
+pub(crate) mod kit;
 mod passkey_kit;
 mod passkey_refusals;
 mod passkeys;

@@ -72,6 +72,11 @@ async fn sensitive(by: &Caller, org: &str, member: &str, password: &str) -> Vec<
             by.delete("/v1/me/passkeys/pky_0000000000000000000000000")
                 .await,
         ),
+        (
+            "POST /v1/me/exports".into(),
+            by.call(edge_tests::Method::POST, "/v1/me/exports", None)
+                .await,
+        ),
     ]
     .into_iter()
     .chain(own_account(by, password).await)
@@ -173,6 +178,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
             ("DELETE /v1/orgs/{org}/members/{user}".to_owned(), 204),
             ("DELETE /v1/orgs/{org}".to_owned(), 204),
             ("DELETE /v1/me/passkeys/{id}".to_owned(), 404),
+            ("POST /v1/me/exports".to_owned(), 202),
             ("POST /v1/me/password".to_owned(), 204),
             ("POST /v1/me/email".to_owned(), 202),
             ("DELETE /v1/me".to_owned(), 202),
@@ -187,7 +193,7 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
         .iter()
         .map(|(_, r)| r.status)
         .collect();
-    assert_eq!(statuses, [201, 200, 204, 204, 404, 204, 202, 202]);
+    assert_eq!(statuses, [201, 200, 204, 204, 404, 202, 204, 202, 202]);
 }
 
 async fn a_stale_second_factor_is_not_enough(s: &Suite) {
