@@ -11,9 +11,28 @@ import os
 import re
 import uuid
 
+import ast
+import threading
+
 import schemathesis
 
 WELL_FORMED = re.compile(r"^[!-~]{1,255}$")
+
+# CPython 3.11's AST constructor keeps its recursion-depth bookkeeping per interpreter, not
+# per thread: two `ast.parse` calls at once in two threads can fail with "AST constructor
+# recursion depth mismatch". With `--workers 2`, hypothesis parses the source of the lambdas
+# schemathesis filters with (to describe them) from both worker threads, and one run failed on
+# that alone. Parsing one at a time costs nothing measurable.
+_PARSE = ast.parse
+_PARSE_LOCK = threading.Lock()
+
+
+def _parse_one_at_a_time(*args, **kwargs):
+    with _PARSE_LOCK:
+        return _PARSE(*args, **kwargs)
+
+
+ast.parse = _parse_one_at_a_time
 
 
 @schemathesis.hook
