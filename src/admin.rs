@@ -43,7 +43,7 @@ pub async fn commit<F>(
 where
     F: Fn() -> Result<Vec<D1PreparedStatement>, ApiError>,
 {
-    audit::write(db, &auth::audit_origin(cx), events, build)
+    audit::write_built(db, &auth::audit_origin(cx), events, &build)
         .await
         .map_err(audit::WriteError::into_api)
 }

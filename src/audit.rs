@@ -108,8 +108,14 @@ struct Head {
     hash: String,
 }
 
+/// The statements a change writes with its audit entries (rebuilt on every attempt).
+pub type Build<'a> = &'a dyn Fn() -> Result<Vec<D1PreparedStatement>, ApiError>;
+
 /// Runs `build()`'s statements and the audit entries for `events` as one batch, retrying on a
 /// lost race for the chain's next `seq`. Returns the results of `build()`'s statements.
+///
+/// Generic only in name: the body is [`write_built`], compiled once for every caller (36 call
+/// sites would otherwise each carry their own copy of this retry loop in the wasm).
 pub async fn write<F>(
     db: &D1Database,
     origin: &Origin,
@@ -119,6 +125,16 @@ pub async fn write<F>(
 where
     F: Fn() -> Result<Vec<D1PreparedStatement>, ApiError>,
 {
+    write_built(db, origin, events, &build).await
+}
+
+/// [`write`], with the statements behind a trait object.
+pub async fn write_built(
+    db: &D1Database,
+    origin: &Origin,
+    events: &[Event],
+    build: Build<'_>,
+) -> Result<Vec<D1Result>, WriteError> {
     for attempt in 0..MAX_ATTEMPTS {
         if attempt > 0 {
             // Concurrent writers to one organization take turns: back off with jitter so

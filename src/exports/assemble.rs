@@ -10,7 +10,7 @@ use crate::{db, jobs, platform, sql, storage};
 use edge_core::account_export::{self as rules, AfterFailure, Writer};
 use edge_core::ApiError;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use worker::{D1Database, Env};
 
 /// What the queue does with the message after this delivery.
@@ -269,18 +269,21 @@ async fn sections(
         w.open(section.name);
         let mut after = 0i64;
         loop {
-            let rows: Vec<Map<String, Value>> =
+            let rows: Vec<Value> =
                 db::all(sql!(db, section.sql, user, after, section.page as i64)).await?;
             let n = rows.len();
             for mut row in rows {
-                after = row.remove("r").and_then(|r| r.as_i64()).unwrap_or(after);
+                let Some(fields) = row.as_object_mut() else {
+                    continue;
+                };
+                after = fields.remove("r").and_then(|r| r.as_i64()).unwrap_or(after);
                 for c in section.json_columns {
-                    if let Some(Value::String(text)) = row.get(*c) {
+                    if let Some(Value::String(text)) = fields.get(*c) {
                         let parsed = serde_json::from_str(text).unwrap_or(Value::Null);
-                        row.insert((*c).to_owned(), parsed);
+                        fields.insert((*c).to_owned(), parsed);
                     }
                 }
-                checked(w.item(&Value::Object(row)))?;
+                checked(w.item(&row))?;
                 while let Some(part) = w.take_part() {
                     upload.part(part).await?;
                 }
