@@ -2,7 +2,8 @@
 //! A `running` job whose lease ran out (its consumer died mid-delivery) goes back to `queued`
 //! and its message is sent again; a `queued` job untouched for longer than any retry delay
 //! (its message was lost) is sent again. Duplicate messages are harmless: the claim in
-//! `repo::claim` lets only one delivery run. Expired idempotency records are removed. Abandoned uploads
+//! `repo::claim` lets only one delivery run. Expired idempotency records are removed, and so
+//! are single-use secrets an hour past their expiry (`expired_secrets`). Abandoned uploads
 //! and unfinished file deletions are cleaned up (`files::sweep`), and R2 purges of
 //! deleted organizations worked off (`jobs::purge`). Accounts past their deletion grace
 //! period are hard-deleted (`account::sweep`), and account exports kept moving and expired
@@ -71,16 +72,43 @@ pub async fn run(env: &Env) -> Result<serde_json::Value, ApiError> {
         now.timestamp()
     ))
     .await?;
+    let expired_secrets_removed = expired_secrets(&db, now.timestamp()).await?;
     let files_removed = crate::files::sweep(env).await?;
     let r2_purged = super::purge::sweep(env).await?;
     let webhooks = crate::webhooks::sweep::run(env).await?;
     let (generations_settled, generations_resent) = crate::generations::sweep(env).await?;
     let accounts_purged = crate::account::sweep(env).await?;
     let exports = crate::exports::sweep(env).await?;
-    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent, "accounts_purged": accounts_purged, "exports": exports});
+    let report = json!({"requeued_running": expired.len(), "resent_queued": lost.len(), "messages_sent": resent, "idempotency_purged": purged, "expired_secrets_removed": expired_secrets_removed, "files_removed": files_removed, "r2_objects_purged": r2_purged, "webhooks": webhooks, "generations_settled": generations_settled, "generations_resent": generations_resent, "accounts_purged": accounts_purged, "exports": exports});
     worker::console_log!(
         "{}",
         json!({"level": "info", "msg": "sweep", "report": report})
     );
     Ok(report)
+}
+
+/// Tables of single-use secrets whose every check refuses an expired row: past
+/// `expires_at` + an hour the rows only take space. (Email changes are kept: the hard delete
+/// reads them for every address the account had.)
+const SINGLE_USE: [&str; 4] = [
+    "mfa_challenges",
+    "webauthn_challenges",
+    "account_restores",
+    "password_resets",
+];
+
+/// Deletes the expired single-use secrets, as one batch; how many rows went.
+async fn expired_secrets(db: &worker::D1Database, now: i64) -> Result<usize, ApiError> {
+    let mut stmts = Vec::new();
+    for table in SINGLE_USE {
+        stmts.push(sql!(
+            db,
+            &format!("DELETE FROM {table} WHERE expires_at < ?1"),
+            now - 3600
+        )?);
+    }
+    let results = db::batch(db, stmts)
+        .await
+        .map_err(|e| crate::http::internal("sweep expired secrets", e))?;
+    Ok(results.iter().map(db::changes).sum())
 }

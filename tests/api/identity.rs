@@ -12,6 +12,7 @@ mod audit;
 mod audit_pages;
 mod email;
 mod flows;
+mod housekeeping;
 mod input;
 mod invitations;
 mod jwt;
@@ -34,6 +35,7 @@ use libtest_mimic::Trial;
 pub fn trials() -> Vec<Trial> {
     [
         flows::trials(),
+        housekeeping::trials(),
         me::trials(),
         tokens::trials(),
         email::trials(),
