@@ -1,5 +1,6 @@
-//! Exports over time: one pending at a time and five a day, a file too large for one R2 part
-//! (a multipart upload), deleted by the sweep past its retention, purged with the account.
+//! Exports over time: one pending at a time and five a day, assemblies whose consumer died or
+//! whose message was lost taken back by the sweep, a file too large for one R2 part (a
+//! multipart upload), deleted by the sweep past its retention, purged with the account.
 
 use super::export::{objects, path_of, ready, sql, start};
 use crate::identity::kit::{signup, Account, Caller};
@@ -13,6 +14,7 @@ use std::time::Duration;
 pub fn trials() -> Vec<Trial> {
     vec![
         trial!(one_export_is_pending_at_a_time_and_five_start_a_day),
+        trial!(the_sweep_takes_back_interrupted_and_lost_assemblies),
         trial!(exports_expire_and_go_with_the_account),
     ]
 }
@@ -190,4 +192,80 @@ async fn exports_expire_and_go_with_the_account(s: &Suite) {
     )
     .await;
     assert_eq!(rows[0]["n"], 0, "{rows:?}");
+}
+
+/// Writes an export row as a consumer left it: `status`, `attempts`, the lease (ms from now)
+/// and `updated_at` (s before now).
+async fn left_behind(
+    persist: &std::path::Path,
+    id: &str,
+    user: &str,
+    status: &str,
+    attempts: i64,
+    lease_ms: i64,
+    quiet_s: i64,
+) {
+    sql(
+        persist,
+        &format!(
+            "INSERT INTO account_exports (id, user_id, status, attempts, lease_until, request_id, \
+             created_at, created_unix, updated_at) VALUES ('{id}', '{user}', '{status}', {attempts}, \
+             strftime('%s','now') * 1000 + {lease_ms}, 'test', strftime('%Y-%m-%dT%H:%M:%SZ','now'), \
+             strftime('%s','now'), strftime('%Y-%m-%dT%H:%M:%SZ','now', '-{quiet_s} seconds'))"
+        ),
+    )
+    .await;
+}
+
+async fn the_sweep_takes_back_interrupted_and_lost_assemblies(s: &Suite) {
+    let api = &s.api;
+    let persist = s.worker.persist_dir();
+    let (died, lost, spent) = (signup(api).await, signup(api).await, signup(api).await);
+    // A consumer died mid-assembly (its lease ran out); a message never arrived (queued and
+    // quiet for two minutes); a third attempt died too (no attempts left).
+    let died_id = "exp_0000000000000000000000died";
+    let lost_id = "exp_0000000000000000000000lost";
+    let spent_id = "exp_000000000000000000000spent";
+    left_behind(persist, died_id, &died.id, "running", 1, -1_000, 0).await;
+    left_behind(persist, lost_id, &lost.id, "queued", 0, 0, 120).await;
+    left_behind(persist, spent_id, &spent.id, "running", 3, -1_000, 0).await;
+    let r = Caller::anon(api).post("/__test/sweep", &json!({})).await;
+    r.expect_status(200);
+    let report = &r.json()["exports"];
+    for field in ["requeued", "resent", "failed"] {
+        assert!(report[field].as_u64() >= Some(1), "{field}: {report}");
+    }
+    // The first two are assembled after all, the interrupted one by its second attempt.
+    for (account, id, attempt) in [(&died, died_id, 2), (&lost, lost_id, 1)] {
+        let b = ready(&account.on(api), id).await;
+        let got = Caller::anon(api)
+            .get(&path_of(b["download_url"].as_str().expect("url")))
+            .await;
+        got.expect_status(200);
+        let f: Value = serde_json::from_slice(&got.body).expect("JSON");
+        assert_eq!(f["export_id"], id);
+        assert_eq!(f["profile"]["email"], account.email);
+        let keys: Vec<String> = objects(api, &account.id)
+            .await
+            .iter()
+            .filter_map(|o| o["key"].as_str().map(str::to_owned))
+            .collect();
+        assert_eq!(
+            keys,
+            [format!("users/{}/exports/{id}.{attempt}.json", account.id)]
+        );
+    }
+    let b = spent
+        .on(api)
+        .get(&format!("/v1/me/exports/{spent_id}"))
+        .await
+        .json();
+    assert_eq!(b["status"], "failed", "{b}");
+    assert!(
+        b["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("interrupted")),
+        "{b}"
+    );
+    assert_eq!(objects(api, &spent.id).await, Vec::<Value>::new());
 }
