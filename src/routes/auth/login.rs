@@ -115,7 +115,8 @@ pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
         db::batch(&db, stmts)
             .await
             .map_err(|e| http::internal("open MFA challenge", e))?;
-        return Err(mfa_required(token));
+        let passkey = auth::passkeys::count(&db, &user.id).await? > 0;
+        return Err(mfa_required(token, passkey));
     }
     let now = platform::now().timestamp();
     let mode = body.session.unwrap_or_default();
@@ -123,17 +124,25 @@ pub async fn login(mut body: Body, cx: &Ctx) -> ApiResult {
     finish_as(cx, &db, &user, &authn, rehash_stmt(&db)?, mode).await
 }
 
-/// 403 `mfa_required`, carrying the challenge `POST /v1/auth/mfa` completes.
-fn mfa_required(token: String) -> ApiError {
+/// 403 `mfa_required`, carrying the challenge `POST /v1/auth/mfa` completes; `passkey` when
+/// the user also has one (a passkey sign-in is a full login that counts as the second factor,
+/// so the app may offer it instead of a code).
+fn mfa_required(token: String, passkey: bool) -> ApiError {
+    let methods: &[&str] = if passkey {
+        &["totp", "recovery_code", "passkey"]
+    } else {
+        &["totp", "recovery_code"]
+    };
     ApiError::new(
         403,
         "mfa_required",
         "Second factor required",
         "The password is right; complete the sign-in with POST /v1/auth/mfa, giving `mfa_token` \
-         and a `code` from the authenticator app (or a `recovery_code`).",
+         and a `code` from the authenticator app (or a `recovery_code`), or sign in with a \
+         passkey if `methods` lists one.",
     )
     .with_extension("mfa_token", json!(token))
-    .with_extension("methods", json!(["totp", "recovery_code"]))
+    .with_extension("methods", json!(methods))
     .with_extension("expires_in", json!(edge_core::mfa::CHALLENGE_TTL_SECONDS))
 }
 

@@ -19,6 +19,7 @@ pub fn trials() -> Vec<Trial> {
         trial!(the_window_is_one_step_each_side),
         trial!(attempts_are_limited_per_account),
         trial!(disabling_takes_the_password_and_a_factor),
+        trial!(a_user_who_also_has_a_passkey_is_offered_it),
     ]
 }
 
@@ -265,4 +266,36 @@ async fn disabling_takes_the_password_and_a_factor(s: &Suite) {
     )
     .await
     .expect_problem(409, "mfa_not_enrolled");
+}
+
+/// With a passkey besides the app, `mfa_required` lists `passkey` too (a passkey sign-in
+/// completes the login on its own); the challenge still takes a code. The passkey row is
+/// written straight into D1: only its existence matters here (passkeys.rs makes real ones).
+async fn a_user_who_also_has_a_passkey_is_offered_it(s: &Suite) {
+    // Its own worker: writing a worker's SQLite file from outside (`wrangler d1 execute`)
+    // locks it, and the shared worker's other trials would meet SQLITE_BUSY meanwhile.
+    let worker = s.private_worker(edge_tests::WorkerOptions::new()).await;
+    let api = &worker.api();
+    let mut e = enrolled(api).await;
+    let user = e.account.id.clone();
+    edge_tests::d1::execute(
+        worker.persist_dir(),
+        &format!(
+            "INSERT INTO passkeys (id, user_id, credential_id, public_key, alg, aaguid, name, \
+             created_at) VALUES ('pky_{}', '{user}', 'cred-{user}', '{{}}', -7, \
+             '00000000000000000000000000000000', 'Laptop', '2026-01-01T00:00:00Z')",
+            &user[4..]
+        ),
+    )
+    .await;
+    let r = login(api, &e.account.email, &e.account.password).await;
+    r.expect_problem(403, "mfa_required");
+    let b = r.json();
+    assert_eq!(
+        b["methods"],
+        json!(["totp", "recovery_code", "passkey"]),
+        "{b}"
+    );
+    let token = b["mfa_token"].as_str().expect("mfa_token");
+    login_tokens(&complete(api, token, json!({"code": e.app.code().await})).await);
 }
