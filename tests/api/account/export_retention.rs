@@ -20,8 +20,11 @@ pub fn trials() -> Vec<Trial> {
 }
 
 async fn one_export_is_pending_at_a_time_and_five_start_a_day(s: &Suite) {
-    let api = &s.api;
-    let persist = s.worker.persist_dir();
+    // Its own worker: writing a worker's SQLite file from outside (`wrangler d1 execute`)
+    // locks it, and the shared worker's other trials would meet SQLITE_BUSY meanwhile.
+    let worker = s.private_worker(WorkerOptions::new()).await;
+    let api = &worker.api();
+    let persist = worker.persist_dir();
     // A user whose export is being assembled (held by a live claim) gets that one back.
     let a = signup(api).await;
     let held = "exp_0000000000000000000000held";
@@ -218,8 +221,11 @@ async fn left_behind(
 }
 
 async fn the_sweep_takes_back_interrupted_and_lost_assemblies(s: &Suite) {
-    let api = &s.api;
-    let persist = s.worker.persist_dir();
+    // Its own worker: writing a worker's SQLite file from outside (`wrangler d1 execute`)
+    // locks it, and the shared worker's other trials would meet SQLITE_BUSY meanwhile.
+    let worker = s.private_worker(WorkerOptions::new()).await;
+    let api = &worker.api();
+    let persist = worker.persist_dir();
     let (died, lost, spent) = (signup(api).await, signup(api).await, signup(api).await);
     // A consumer died mid-assembly (its lease ran out); a message never arrived (queued and
     // quiet for two minutes); a third attempt died too (no attempts left).

@@ -4,6 +4,7 @@
 
 use super::kit::{signup, Caller};
 use crate::support::{trial, Suite};
+use edge_tests::WorkerOptions;
 use libtest_mimic::Trial;
 use serde_json::json;
 
@@ -19,8 +20,11 @@ const TABLES: [&str; 4] = [
 ];
 
 async fn the_sweep_drops_expired_single_use_secrets(s: &Suite) {
-    let api = &s.api;
-    let persist = s.worker.persist_dir();
+    // Its own worker: writing a worker's SQLite file from outside (`wrangler d1 execute`)
+    // locks it, and the shared worker's other trials would meet SQLITE_BUSY meanwhile.
+    let worker = s.private_worker(WorkerOptions::new()).await;
+    let api = &worker.api();
+    let persist = worker.persist_dir();
     let user = signup(api).await;
     // Per table: one expired two hours ago, one expired a minute ago, one live.
     for table in TABLES {

@@ -197,7 +197,11 @@ async fn every_sensitive_operation_needs_a_recent_second_factor(s: &Suite) {
 }
 
 async fn a_stale_second_factor_is_not_enough(s: &Suite) {
-    let api = &s.api;
+    // Its own worker: the trial ages a session in the worker's SQLite file from outside
+    // (`wrangler d1 execute`), which locks it; the shared worker's other trials would meet
+    // SQLITE_BUSY meanwhile.
+    let worker = s.private_worker(edge_tests::WorkerOptions::new()).await;
+    let api = &worker.api();
     let mut e = enrolled(api).await;
     let org = e.account.org_id.clone();
     let keys = format!("/v1/orgs/{org}/api-keys");
@@ -212,7 +216,7 @@ async fn a_stale_second_factor_is_not_enough(s: &Suite) {
     // Eleven minutes pass for this session's second factor; its next token says so.
     let sid = claims(&access)["sid"].as_str().expect("sid").to_owned();
     let rows = edge_tests::d1::execute(
-        s.worker.persist_dir(),
+        worker.persist_dir(),
         &format!("UPDATE sessions SET auth_time = auth_time - 660 WHERE id = '{sid}' RETURNING auth_time"),
     )
     .await;
