@@ -9,7 +9,7 @@ use crate::support::Suite;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use base64::Engine;
 use edge_tests::chromium::Chromium;
-use edge_tests::{Api, Reply};
+use edge_tests::{Api, Reply, Worker};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -18,18 +18,23 @@ pub struct Browser {
     pub authenticator: String,
 }
 
-/// The demo page as a browser must load it: by name, not by IP address.
-pub fn page_url(s: &Suite) -> String {
+/// `worker`'s demo page as a browser must load it: by name, not by IP address.
+pub fn page_url_of(worker: &Worker) -> String {
     format!(
         "{}/demo/passkeys",
-        s.worker.base_url().replace("127.0.0.1", "localhost")
+        worker.base_url().replace("127.0.0.1", "localhost")
     )
 }
 
 impl Browser {
-    /// Chromium on the demo page with a fresh virtual authenticator.
+    /// Chromium on the shared worker's demo page with a fresh virtual authenticator.
     pub async fn open(s: &Suite) -> Browser {
-        let mut chromium = Chromium::open(&page_url(s))
+        Self::open_at(&s.worker).await
+    }
+
+    /// [`Browser::open`] on `worker`'s page.
+    pub async fn open_at(worker: &Worker) -> Browser {
+        let mut chromium = Chromium::open(&page_url_of(worker))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(

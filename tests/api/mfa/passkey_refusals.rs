@@ -10,6 +10,7 @@ use super::passkey_kit::{
     with_client_data, Browser,
 };
 use crate::support::{trial, Suite};
+use edge_tests::{Api, WorkerOptions};
 use libtest_mimic::Trial;
 use serde_json::{json, Value};
 
@@ -21,20 +22,24 @@ pub fn trials() -> Vec<Trial> {
 }
 
 /// `a` with a registered passkey on `b`'s authenticator.
-async fn with_passkey(s: &Suite, b: &mut Browser) -> Account {
-    let a = signup(&s.api).await;
+async fn with_passkey(api: &Api, b: &mut Browser) -> Account {
+    let a = signup(api).await;
     let reg = b.create(&a.access).await;
-    register(&s.api, &a.access, &reg, "Key")
+    register(api, &a.access, &reg, "Key")
         .await
         .expect_status(201);
     a
 }
 
 async fn refused_assertions_change_nothing(s: &Suite) {
-    let api = &s.api;
-    let mut b = Browser::open(s).await;
-    let a = with_passkey(s, &mut b).await;
-    let c = with_passkey(s, &mut b).await;
+    // Its own worker: the trial rewinds a counter in the worker's SQLite file from outside
+    // (`wrangler d1 execute`), which locks it; the shared worker's other trials would meet
+    // SQLITE_BUSY meanwhile.
+    let worker = s.private_worker(WorkerOptions::new()).await;
+    let api = &worker.api();
+    let mut b = Browser::open_at(&worker).await;
+    let a = with_passkey(api, &mut b).await;
+    let c = with_passkey(api, &mut b).await;
     let sessions = live_sessions(api, &a.access).await;
     let counter = || async { passkeys_of(api, &a.access).await[0]["sign_count"].clone() };
     let before = counter().await;
@@ -122,7 +127,7 @@ async fn refused_assertions_change_nothing(s: &Suite) {
         .expect("id")
         .to_owned();
     let rows = edge_tests::d1::execute(
-        s.worker.persist_dir(),
+        worker.persist_dir(),
         &format!("UPDATE passkeys SET sign_count = 100000 WHERE id = '{id}' RETURNING id"),
     )
     .await;
